@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/sessions
+
+go 1.24

@@ -1,0 +1,97 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// A Manager holds the registered session providers and wraps handlers so
+// that they can use them. A Manager is immutable after New and safe for
+// concurrent use by any number of requests.
+type Manager struct {
+	providers []Provider
+	index     map[reflect.Type]int
+	now       func() time.Time // tests move the clock
+}
+
+// New registers providers and returns a Manager for them. It returns an
+// error, naming the session, when two providers share a session type or a
+// name (cookie names exactly, header names case-insensitively), or when a
+// provider's configuration is invalid: an empty or malformed name, a
+// __Host- or __Secure- cookie whose attributes break the prefix rules,
+// SameSite None or Partitioned without Secure, a serializer of another type,
+// or a nil storage or transformer.
+func New(providers ...Provider) (*Manager, error) {
+	m := &Manager{index: make(map[reflect.Type]int, len(providers)), now: time.Now}
+	names := make(map[string]bool, len(providers))
+	var errs []error
+	for _, p := range providers {
+		if p == nil {
+			errs = append(errs, errors.New("sessions: nil Provider"))
+			continue
+		}
+		b := p.base()
+		if b.err != nil {
+			errs = append(errs, b.err)
+			continue
+		}
+		if _, dup := m.index[b.typ]; dup {
+			errs = append(errs, fmt.Errorf("sessions: type %v is registered twice", b.typ))
+			continue
+		}
+		key := b.kind.String() + ":" + b.name
+		if b.kind == headerTransport {
+			key = strings.ToLower(key)
+		}
+		if names[key] {
+			errs = append(errs, fmt.Errorf("sessions: %s %q is registered twice", b.kind, b.name))
+			continue
+		}
+		names[key] = true
+		m.index[b.typ] = len(m.providers)
+		m.providers = append(m.providers, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Handler returns a handler that makes the Manager's sessions available to
+// next through the request context (Get, Set, Clear and the rest) and
+// commits the changes before the first byte of the response: when next
+// calls WriteHeader (other than for a 1xx status), Write, ReadFrom, Flush or
+// Hijack on the ResponseWriter, or returns. The ResponseWriter passed to next
+// implements http.Flusher and http.Hijacker (returning an error when the
+// underlying writer cannot), io.ReaderFrom and Unwrap, so
+// http.ResponseController works through it.
+//
+// Nothing is read from the request or a storage until next asks for a
+// session. When a commit fails, the failing provider's error handler answers
+// the request and what next writes afterwards is discarded.
+//
+// Managers nest: sessions registered with an outer Manager remain available
+// to handlers inside an inner one.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &responseWriter{}
+		st := &rw.st
+		st.m, st.w = m, w
+		st.parent = stateFrom(r.Context())
+		if len(m.providers) <= len(st.inline) {
+			st.slots = st.inline[:len(m.providers)]
+		} else {
+			st.slots = make([]slotter, len(m.providers))
+		}
+		st.r = r.WithContext(contextWithState(r.Context(), st))
+		rw.ResponseWriter = w
+		next.ServeHTTP(rw, st.r)
+		st.commit()
+	})
+}
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

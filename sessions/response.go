@@ -1,0 +1,73 @@
+package sessions
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+)
+
+// responseWriter commits the sessions before the first byte of the
+// response. It carries the request state in the same allocation.
+type responseWriter struct {
+	http.ResponseWriter
+	st requestState
+}
+
+func contextWithState(ctx context.Context, st *requestState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	// Informational responses (103 Early Hints) precede the real headers,
+	// which may still carry session changes.
+	if code >= 100 && code < 200 {
+		if !w.st.failed {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	if w.st.commit() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.st.commit() {
+		return 0, ErrCommitFailed
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile) path.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.st.commit() {
+		return 0, ErrCommitFailed
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+// Flush commits and flushes; it does nothing when the underlying writer
+// cannot flush, as http.Flusher has no way to report that.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush that reports failure; http.ResponseController uses it.
+func (w *responseWriter) FlushError() error {
+	if !w.st.commit() {
+		return ErrCommitFailed
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits (session storage changes take effect; headers are not sent
+// on a hijacked connection) and hands over the connection.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.st.commit() {
+		return nil, nil, ErrCommitFailed
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
