@@ -30,14 +30,19 @@ type Storage interface {
 	// previous content, to expire at expires (the zero Time: never). If write
 	// returns an error, Write returns it (wrapped or as is, so errors.Is
 	// finds it) and the previous content of id, or its absence, is left
-	// untouched. An expires already in the past stores nothing readable.
+	// untouched. An expires already in the past stores nothing readable:
+	// Write may then succeed (the entry is simply never found) or return an
+	// error, but the previous content is gone or unreadable either way.
 	// The writer passed to write is valid only during the call.
 	Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error
 
 	// Read calls read with the content of id. It returns an error wrapping
 	// ErrNotFound if id is absent or expired, and never creates anything.
 	// If read returns an error, Read returns it so that errors.Is finds it.
-	// The reader passed to read is valid only during the call.
+	// read may stop before the end of the content. Read has no side effects
+	// on the entry: a read that fails, stops early or is cancelled leaves it
+	// as it was. When ctx is done before the content is read, read is not
+	// called. The reader passed to read is valid only during the call.
 	Read(ctx context.Context, id string, read func(io.Reader) error) error
 
 	// Invalidate removes id. Removing an absent or expired id is not an
@@ -82,6 +87,10 @@ type Lister interface {
 	// ("", err) and ends the iteration.
 	List(ctx context.Context) iter.Seq2[string, error]
 }
+
+// Storages that hold resources implement io.Closer. After Close, every
+// method, optional capabilities included, returns an error wrapping
+// ErrClosed, and a second Close returns nil or an error wrapping ErrClosed.
 
 // Sweeper is implemented by storages that must remove expired entries
 // themselves, because the underlying store has no native expiry.
