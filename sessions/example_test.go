@@ -66,7 +66,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	m, err := sessions.New(
-		sessions.Cookie[Login]("LOGIN", sessions.WithStorage(store)),   // server-side: an id travels
+		sessions.Cookie[Login]("LOGIN", sessions.WithStorage(store)),    // server-side: an id travels
 		sessions.Cookie[Prefs]("PREFS", sessions.WithTransformers(enc)), // client-side, encrypted
 	)
 	if err != nil {

@@ -34,6 +34,8 @@ type providerBase struct {
 	typ          reflect.Type
 	kind         transportKind
 	cookie       http.Cookie // template; Name set, Value empty
+	cookieSuffix string      // "; Path=/; Max-Age=…" of a Set-Cookie line, after the value
+	clearLine    string      // the whole Set-Cookie line that clears the cookie
 	storage      Storage
 	transformers []Transformer
 	identity     func(*http.Request) string
@@ -120,6 +122,13 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 	}
 	if p.err == nil {
 		p.err = p.check(c)
+	}
+	if p.err == nil && kind == cookieTransport {
+		// The attributes are the same on every response: format them once
+		// with net/http's own rules, and splice the value in per request.
+		line := p.cookieLine("v", p.cookie.MaxAge)
+		p.cookieSuffix = line[len(name)+len("=v"):]
+		p.clearLine = p.cookieLine("", -1)
 	}
 	if p.err != nil {
 		p.err = fmt.Errorf("sessions: %s %q: %w", kind, name, p.err)

@@ -15,7 +15,9 @@ func TestSlidingExpiryMovesTheLifetime(t *testing.T) {
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		sessions.SetClock(m, func() time.Time { return now })
 		c := newClient(t, routes(m, map[string]func(http.ResponseWriter, *http.Request) error{
-			"/login":   func(w http.ResponseWriter, r *http.Request) error { return sessions.Set(r.Context(), Login{User: "ann"}) },
+			"/login": func(w http.ResponseWriter, r *http.Request) error {
+				return sessions.Set(r.Context(), Login{User: "ann"})
+			},
 			"/nothing": func(w http.ResponseWriter, r *http.Request) error { return nil },
 		}))
 		c.get("/login")
@@ -44,7 +46,9 @@ func TestSlidingExpiryMovesTheLifetime(t *testing.T) {
 		store := newMapStore()
 		m := mustNew(t, sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store)), sessions.WithSlidingExpiry()))
 		c := newClient(t, routes(m, map[string]func(http.ResponseWriter, *http.Request) error{
-			"/login":   func(w http.ResponseWriter, r *http.Request) error { return sessions.Set(r.Context(), Login{User: "ann"}) },
+			"/login": func(w http.ResponseWriter, r *http.Request) error {
+				return sessions.Set(r.Context(), Login{User: "ann"})
+			},
 			"/nothing": func(w http.ResponseWriter, r *http.Request) error { return nil },
 		}))
 		c.get("/login")
@@ -65,7 +69,9 @@ func TestSlidingExpiryMovesTheLifetime(t *testing.T) {
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		sessions.SetClock(m, func() time.Time { return now })
 		c := newClient(t, routes(m, map[string]func(http.ResponseWriter, *http.Request) error{
-			"/set":     func(w http.ResponseWriter, r *http.Request) error { return sessions.Set(r.Context(), Prefs{Theme: "dark"}) },
+			"/set": func(w http.ResponseWriter, r *http.Request) error {
+				return sessions.Set(r.Context(), Prefs{Theme: "dark"})
+			},
 			"/nothing": func(w http.ResponseWriter, r *http.Request) error { return nil },
 			"/get": func(w http.ResponseWriter, r *http.Request) error {
 				_, err := sessions.Get[Prefs](r.Context())

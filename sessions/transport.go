@@ -133,7 +133,7 @@ func (p *providerBase) send(h http.Header, value string) {
 		h[p.name] = []string{value}
 		return
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], p.cookieLine(value, p.cookie.MaxAge))
+	h["Set-Cookie"] = append(h["Set-Cookie"], p.name+"="+value+p.cookieSuffix)
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
@@ -144,7 +144,7 @@ func (p *providerBase) sendClear(h http.Header) {
 		h[p.name] = []string{""}
 		return
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], p.cookieLine("", -1))
+	h["Set-Cookie"] = append(h["Set-Cookie"], p.clearLine)
 }
 
 var epoch = time.Unix(0, 0)
