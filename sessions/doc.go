@@ -64,8 +64,11 @@
 // # Serializers and transformers
 //
 // Compact is the default serializer: a compact, cookie-safe encoding of Go
-// values (its grammar is documented on Compact). JSON uses encoding/json.
-// Any Serializer works. Transformers run in order on write and in reverse on
+// values, positional and prefixed with a fingerprint of the type's shape (its
+// grammar is documented on Compact). Changing a session struct therefore
+// turns the sessions written before the change into "no session": users log
+// in again rather than get a value decoded into the wrong fields. JSON uses
+// encoding/json. Any Serializer works. Transformers run in order on write and in reverse on
 // read; the keyed ones take a key ring, the first key writing and every key
 // reading, so keys rotate without logging anyone out.
 //

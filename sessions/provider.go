@@ -115,6 +115,12 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 	switch s := c.serializer.(type) {
 	case nil:
 		p.serializer = Compact[T]()
+		// The default codec refuses some types (channels, funcs,
+		// interfaces): say so at registration, not on every request.
+		var zero T
+		if _, err := p.serializer.Serialize(zero); errors.Is(err, errors.ErrUnsupported) {
+			p.err = err
+		}
 	case Serializer[T]:
 		p.serializer = s
 	default:

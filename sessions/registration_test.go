@@ -42,6 +42,7 @@ func TestNewRejectsInvalidRegistrations(t *testing.T) {
 		{"nil storage", []sessions.Provider{sessions.Cookie[Login]("S", sessions.WithStorage(nil))}, "nil Storage"},
 		{"nil transformer", []sessions.Provider{sessions.Cookie[Login]("S", sessions.WithTransformers(nil))}, "transformer 0 is nil"},
 		{"nil provider", []sessions.Provider{nil}, "nil Provider"},
+		{"type the default codec cannot encode", []sessions.Provider{sessions.Cookie[struct{ C chan int }]("S")}, "chan"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
