@@ -68,10 +68,12 @@
 // grammar is documented on Compact). Changing a session struct therefore
 // turns the sessions written before the change into "no session": users log
 // in again rather than get a value decoded into the wrong fields. JSON uses
-// encoding/json. Any Serializer works. Transformers run in order on write and in reverse on
-// read, and every value they refuse fails with ErrUntrusted, whatever the
-// check that failed; the keyed ones take a key ring, the first key writing and every key
-// reading, so keys rotate without logging anyone out.
+// encoding/json. Any Serializer works.
+//
+// Transformers run in order on write and in reverse on read. Every value
+// they refuse fails with ErrUntrusted, whatever the check that failed. The
+// keyed ones take a key ring, the first key writing and every key reading,
+// so keys rotate without logging anyone out.
 //
 // Values travel as cookie-safe text: bytes outside the RFC 6265 cookie-octet
 // set, and '%', are escaped as %XX, and only that canonical form is accepted
