@@ -189,7 +189,7 @@ const (
 
 	// codecMinLenCap keeps minimum-length arithmetic from overflowing on
 	// huge array types; any value above the longest possible input will do.
-	codecMinLenCap = 1 << 40
+	codecMinLenCap = 1 << 30
 )
 
 // codecKind is the encoding a plan node uses, a refinement of reflect.Kind.

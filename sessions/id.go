@@ -19,16 +19,21 @@ func CheckID(id string) error {
 		return fmt.Errorf("%w: length %d outside 1..%d", ErrInvalidID, len(id), MaxIDLength)
 	}
 	for i := 0; i < len(id); i++ {
-		if !idByte(id[i]) {
+		if !idTable[id[i]] {
 			return fmt.Errorf("%w: byte %d is not in [A-Za-z0-9_-]", ErrInvalidID, i)
 		}
 	}
 	return nil
 }
 
-func idByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
-}
+// idTable is the id alphabet as a lookup table: every storage call checks
+// its id, and a table has no branches for random ids to mispredict.
+var idTable = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 // NewID returns a fresh session id: 32 bytes from crypto/rand as 64
 // lowercase hex characters. It is the default id generator of by-id

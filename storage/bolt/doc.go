@@ -1,0 +1,49 @@
+// Package bolt is a sessions.Storage kept in a single bbolt
+// (go.etcd.io/bbolt) database file: an embedded, durable backend for one
+// machine that must keep its sessions across restarts, with no server to
+// run.
+//
+// Open a file, or wrap a *bbolt.DB you already have with New:
+//
+//	store, err := bolt.Open("sessions.db")
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//	m, err := sessions.New(sessions.Cookie[Login]("LOGIN", sessions.WithStorage(store)))
+//
+// # Layout
+//
+// Sessions live in one top-level bucket (WithBucket, "sessionkit" by
+// default), keyed by id. Each value is an 8-byte big-endian expiry in Unix
+// nanoseconds (0: never) followed by the session content. Reads, List and
+// Touch treat an entry whose expiry has passed as absent; DeleteExpired, run
+// by a background sweeper every 10 minutes by default, removes such entries
+// in bounded batches so that the file does not keep dead sessions.
+//
+// # Durability
+//
+// A Write, Touch or Invalidate that returned nil is committed and fsynced:
+// it survives a crash of the process or of the machine. Concurrent changes
+// share one transaction and one fsync (group commit), which is what makes
+// parallel request handlers fast on a real disk. WithNoSync trades that
+// guarantee for speed; read its documentation before using it.
+//
+// # Transactions and callbacks
+//
+// No bbolt transaction is open while user code runs: Read copies the
+// content out before calling its read function, Write runs its write
+// function into a buffer before the write transaction, and List yields ids
+// between short read transactions. Long read transactions in bbolt stall
+// the growth of the file, and so every writer; this package never leaves
+// one open on a caller's behalf, and callbacks may call back into the
+// Store.
+//
+// # Processes
+//
+// bbolt lets one process use a database file at a time. A second process
+// (or a second Store over the same file in one process) waits in Open for
+// the WithLockTimeout duration and then fails with an error wrapping
+// bbolt's ErrTimeout. Run one instance of the application per file, or use
+// a shared backend (redis, postgres) for several.
+package bolt

@@ -1,0 +1,485 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Errors returned as they are, so that a busy store does not allocate one
+// per miss. None of them names an id: ids are secrets.
+var (
+	errNotFound = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrNotFound)
+	errClosed   = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrClosed)
+	errCorrupt  = fmt.Errorf("%w: value shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
+	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
+)
+
+// Store is a sessions.Storage kept in a bbolt database file. Besides
+// Storage it implements sessions.Toucher, sessions.Lister, sessions.Sweeper
+// and io.Closer.
+//
+// A Store is safe for concurrent use by multiple goroutines. Changes from
+// concurrent callers are committed together (see Write), and a change that
+// returned nil is on disk unless WithNoSync was given.
+//
+// After Close, every method returns an error wrapping sessions.ErrClosed.
+type Store struct {
+	db     *bbolt.DB
+	owned  bool // Close closes db
+	bucket []byte
+	opts   options
+
+	// mu is held for reading by every call while it uses db, and for
+	// writing by Close, which so waits for calls in progress. It is never
+	// held while user code (a writer, a reader, a List consumer) runs, so
+	// such code may call back into the Store, even Close, without
+	// deadlocking.
+	mu      sync.RWMutex
+	closed  bool        // under mu
+	closing atomic.Bool // set first by Close, lets new calls fail early
+
+	// Group commit state, under cmu; see commit.go.
+	cmu        sync.Mutex
+	queue      []*op
+	spare      []*op
+	committing bool
+
+	stopSweep context.CancelFunc
+	sweepDone chan struct{} // closed when the background sweeper returns
+
+	// onSweepTx, when set by a test, is called after every write
+	// transaction of DeleteExpired with the number of entries it removed.
+	onSweepTx func(removed int)
+}
+
+// Open opens the bbolt database file at path, creating it with the mode of
+// WithFileMode if it does not exist, and returns a Store that owns it:
+// Close closes the file. The Store keeps its sessions in the bucket of
+// WithBucket, which Open creates if needed.
+//
+// bbolt locks the file for one process (more exactly, one open handle) at a
+// time. When another process or Store holds the lock, Open waits up to the
+// WithLockTimeout duration and then returns an error wrapping bbolt's
+// ErrTimeout (go.etcd.io/bbolt/errors.ErrTimeout) that says the file is
+// locked. Any other failure (a missing folder, a file that is not a bbolt
+// database) is returned wrapped as well.
+//
+// Unless WithSweepInterval turns it off, Open starts a background
+// goroutine that removes expired entries; Close stops it.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := buildOptions(opts)
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	timeout := o.lockTimeout
+	if timeout <= 0 {
+		// bbolt waits forever on a zero timeout; the smallest positive one
+		// makes it try the lock once.
+		timeout = time.Nanosecond
+	}
+	db, err := bbolt.Open(path, o.fileMode, &bbolt.Options{Timeout: timeout, NoSync: o.noSync})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("sessionkit/bolt: open %s: the file is locked by another process or Store (bbolt allows one at a time); gave up after %v: %w", path, o.lockTimeout, err)
+		}
+		return nil, fmt.Errorf("sessionkit/bolt: open %s: %w", path, err)
+	}
+	s, err := newStore(db, true, o)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store over db, which the caller opened and keeps owning:
+// Close stops the Store (every later call returns an error wrapping
+// sessions.ErrClosed) but does not close db, and the caller must not close
+// db before the Store. New creates the bucket of WithBucket if needed; over
+// a read-only db the bucket must exist already and every change fails.
+// The options WithFileMode, WithLockTimeout and WithNoSync have no effect,
+// since db is already open; the caller's db.NoSync, db.MaxBatchDelay and
+// other settings are left alone.
+//
+// Unless WithSweepInterval turns it off (or db is read-only), New starts a
+// background goroutine that removes expired entries; Close stops it.
+func New(db *bbolt.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sessionkit/bolt: New: nil *bbolt.DB")
+	}
+	o := buildOptions(opts)
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return newStore(db, false, o)
+}
+
+func buildOptions(opts []Option) options {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.sweepBatch < 1 {
+		o.sweepBatch = DefaultSweepBatch
+	}
+	return o
+}
+
+func (o options) validate() error {
+	if o.bucket == "" {
+		return errors.New("sessionkit/bolt: empty bucket name")
+	}
+	if len(o.bucket) > bbolt.MaxKeySize {
+		return fmt.Errorf("sessionkit/bolt: bucket name longer than %d bytes", bbolt.MaxKeySize)
+	}
+	return nil
+}
+
+func newStore(db *bbolt.DB, owned bool, o options) (*Store, error) {
+	s := &Store{db: db, owned: owned, bucket: []byte(o.bucket), opts: o}
+	var err error
+	if db.IsReadOnly() {
+		err = db.View(func(tx *bbolt.Tx) error {
+			if tx.Bucket(s.bucket) == nil {
+				return errNoBucket
+			}
+			return nil
+		})
+	} else {
+		err = db.Update(func(tx *bbolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(s.bucket)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sessionkit/bolt: prepare bucket: %w", err)
+	}
+	if o.sweepInterval > 0 && !db.IsReadOnly() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopSweep = cancel
+		s.sweepDone = make(chan struct{})
+		go s.sweepLoop(ctx, o.sweepInterval)
+	}
+	return s, nil
+}
+
+// acquire holds the Store open for one call. The caller must call release
+// once it no longer uses the database, and before running user code.
+func (s *Store) acquire() (release func(), err error) {
+	if s.closing.Load() {
+		return nil, errClosed
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, errClosed
+	}
+	return s.mu.RUnlock, nil
+}
+
+// Write stores what write produces as the content of id, replacing any
+// previous content, to expire at expires (the zero Time: never).
+//
+// write runs first, into a memory buffer, before any transaction opens: if
+// it returns an error, Write returns that error and the database is not
+// touched. The buffer is then committed in one write transaction, which
+// concurrent Writes, Touches and Invalidates share (group commit), so that
+// parallel callers share the cost of an fsync. Write returns once that
+// transaction is committed and, unless WithNoSync was given, synced.
+//
+// An expires that has already passed removes id instead: nothing readable
+// is stored. Write returns an error wrapping sessions.ErrInvalidID for an
+// invalid id (without calling write), sessions.ErrTooLarge for content
+// beyond bbolt's value limit (about 2 GiB), sessions.ErrClosed after Close,
+// ctx.Err() when ctx is done before the change enters a transaction (then
+// nothing changes; once it has entered one, Write waits for the commit),
+// and a wrapped bbolt error when the commit fails.
+func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closing.Load() {
+		return errClosed
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	var header [headerSize]byte
+	buf.Write(header[:])
+	if err := write(buf); err != nil {
+		return err
+	}
+	if buf.Len() > bbolt.MaxValueSize {
+		return fmt.Errorf("sessionkit/bolt: %w: %d bytes of content, bbolt stores at most %d", sessions.ErrTooLarge, buf.Len()-headerSize, bbolt.MaxValueSize-headerSize)
+	}
+	nanos, live := expiryNanos(expires, time.Now())
+	var o *op
+	if live {
+		putHeader(buf.Bytes(), nanos)
+		o = getOp(ctx, opPut, []byte(id))
+		o.value = buf.Bytes()
+	} else {
+		o = getOp(ctx, opDelete, []byte(id))
+	}
+	defer putOp(o)
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.commit(o)
+}
+
+// Read calls read with the content of id. It returns an error wrapping
+// sessions.ErrNotFound if id is absent or expired, and never creates
+// anything.
+//
+// The content is copied out of the database in a read transaction that
+// ends before read runs. A slow read function therefore holds no bbolt
+// transaction (which would stall the file's growth, and with it every
+// writer), and read may call back into the Store. The reader passed to read
+// is valid only during the call.
+//
+// Read returns the error of read as is, an error wrapping
+// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
+// ctx.Err() when ctx is done on entry, ErrCorrupt for a value that is not a
+// Store entry, and a wrapped bbolt error otherwise.
+func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.bucket)
+		if b == nil {
+			return errNoBucket
+		}
+		// Get returns nil for a nested bucket too: not a session.
+		v := b.Get([]byte(id))
+		if v == nil {
+			return errNotFound
+		}
+		nanos, content, err := decode(v)
+		if err != nil {
+			return errCorrupt
+		}
+		if expired(nanos, time.Now().UnixNano()) {
+			return errNotFound
+		}
+		buf.Write(content)
+		return nil
+	})
+	release()
+	if err != nil {
+		return err
+	}
+	return read(bytes.NewReader(buf.Bytes()))
+}
+
+// Invalidate removes id. Removing an absent or expired id is not an error.
+// Like Write, it shares its commit with concurrent changes and returns
+// once the removal is committed. It returns an error wrapping
+// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
+// ctx.Err() when ctx is done before the removal enters a transaction (then
+// nothing changes), and a wrapped bbolt error when the commit fails.
+func (s *Store) Invalidate(ctx context.Context, id string) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	o := getOp(ctx, opDelete, []byte(id))
+	defer putOp(o)
+	return s.commit(o)
+}
+
+// Touch sets the expiry of id to expires (the zero Time: never) by
+// rewriting the entry's 8-byte expiry header; the content is kept. An
+// expires that has already passed removes the entry. Touch returns an
+// error wrapping sessions.ErrNotFound if id is absent or expired, and then
+// creates nothing. Like Write, it shares its commit with concurrent
+// changes. Other errors are those of Invalidate, plus ErrCorrupt for a
+// value that is not a Store entry.
+func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	o := getOp(ctx, opTouch, []byte(id))
+	defer putOp(o)
+	nanos, live := expiryNanos(expires, time.Now())
+	o.nanos, o.drop = nanos, !live
+	return s.commit(o)
+}
+
+// listChunk is how many keys one read transaction of List visits at most.
+const listChunk = 512
+
+// List yields the id of every live entry, each once and in byte order,
+// with a nil error; it never yields an expired id.
+//
+// List reads the bucket in chunks of a few hundred keys, each in its own
+// short read transaction, and yields a chunk only after its transaction
+// has ended. So a slow consumer holds no bbolt transaction (which would
+// stall the file's growth and every writer), and the consumer may call the
+// Store, even Close. The price is that List is not a snapshot: an entry
+// written, removed or expiring while the iteration runs may or may not be
+// yielded, though no id is ever yielded twice.
+//
+// A failure is yielded as ("", err) and ends the iteration: ctx.Err() when
+// ctx is done between chunks, an error wrapping sessions.ErrClosed when the
+// Store is closed, or a wrapped bbolt error.
+func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		var after []byte // the last key visited, nil before the first chunk
+		ids := make([]string, 0, 64)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield("", err)
+				return
+			}
+			release, err := s.acquire()
+			if err != nil {
+				yield("", err)
+				return
+			}
+			ids = ids[:0]
+			more := false
+			err = s.db.View(func(tx *bbolt.Tx) error {
+				b := tx.Bucket(s.bucket)
+				if b == nil {
+					return errNoBucket
+				}
+				c := b.Cursor()
+				k, v := seekAfter(c, after)
+				now := time.Now().UnixNano()
+				for n := 0; k != nil; k, v = c.Next() {
+					if n == listChunk {
+						more = true
+						break
+					}
+					n++
+					after = append(after[:0], k...)
+					if v == nil || sessions.CheckID(string(k)) != nil {
+						continue // a nested bucket or a foreign key
+					}
+					if nanos, _, err := decode(v); err != nil || expired(nanos, now) {
+						continue
+					}
+					ids = append(ids, string(k))
+				}
+				return nil
+			})
+			release()
+			if err != nil {
+				yield("", fmt.Errorf("sessionkit/bolt: list: %w", err))
+				return
+			}
+			for _, id := range ids {
+				if !yield(id, nil) {
+					return
+				}
+			}
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+// seekAfter positions c on the first key after after, or on the first key
+// when after is nil.
+func seekAfter(c *bbolt.Cursor, after []byte) (k, v []byte) {
+	if after == nil {
+		return c.First()
+	}
+	k, v = c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	return k, v
+}
+
+// Close stops the background sweeper and waits for it, waits for calls in
+// progress to finish, and, if the Store came from Open, closes the
+// database file. After Close, every method returns an error wrapping
+// sessions.ErrClosed, including Close itself. A Store from New leaves its
+// db open. The error of closing the file is returned wrapped.
+func (s *Store) Close() error {
+	if !s.closing.CompareAndSwap(false, true) {
+		return errClosed
+	}
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.sweepDone
+	}
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	if s.owned {
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("sessionkit/bolt: close: %w", err)
+		}
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	// A rare huge session must not pin its buffer in the pool.
+	if buf.Cap() <= 64<<10 {
+		bufPool.Put(buf)
+	}
+}
+
+// Interface checks.
+var (
+	_ sessions.Storage = (*Store)(nil)
+	_ sessions.Toucher = (*Store)(nil)
+	_ sessions.Lister  = (*Store)(nil)
+	_ sessions.Sweeper = (*Store)(nil)
+	_ io.Closer        = (*Store)(nil)
+)

@@ -1,0 +1,281 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// rawPut stores entries in the store's bucket in one transaction, with the
+// Store's layout, bypassing the Store: the way to make thousands of
+// already-expired entries quickly.
+func rawPut(t testing.TB, s *Store, expires time.Time, content []byte, ids ...string) {
+	t.Helper()
+	var nanos int64
+	if !expires.IsZero() {
+		nanos = expires.UnixNano()
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.bucket)
+		for _, id := range ids {
+			v := make([]byte, headerSize+len(content))
+			putHeader(v, nanos)
+			copy(v[headerSize:], content)
+			if err := b.Put([]byte(id), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("raw put: %v", err)
+	}
+}
+
+// rawCount counts the keys in the store's bucket, expired or not.
+func rawCount(t testing.TB, s *Store) int {
+	t.Helper()
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(s.bucket).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("raw count: %v", err)
+	}
+	return n
+}
+
+func openTemp(t *testing.T, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "sessions.db"), opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestDeleteExpiredRemovesInBoundedBatches(t *testing.T) {
+	const expiredN, liveN, batch = 5000, 100, 100
+	s := openTemp(t, WithSweepInterval(0), WithSweepBatch(batch))
+	var perTx []int
+	s.onSweepTx = func(removed int) { perTx = append(perTx, removed) }
+
+	// Every 51st key is live, so that the batches meet both kinds.
+	var expiredIDs, liveIDs []string
+	for i := range expiredN + liveN {
+		id := fmt.Sprintf("s%05d", i)
+		if i%51 == 50 {
+			liveIDs = append(liveIDs, id)
+		} else {
+			expiredIDs = append(expiredIDs, id)
+		}
+	}
+	if len(liveIDs) != liveN {
+		t.Fatalf("setup: %d live ids, want %d", len(liveIDs), liveN)
+	}
+	rawPut(t, s, time.Now().Add(-time.Minute), []byte("old"), expiredIDs...)
+	rawPut(t, s, time.Now().Add(time.Hour), []byte("live"), liveIDs...)
+	if got := rawCount(t, s); got != expiredN+liveN {
+		t.Fatalf("setup: %d keys in the bucket, want %d (ids not unique?)", got, expiredN+liveN)
+	}
+
+	n, err := s.DeleteExpired(context.Background())
+	if err != nil {
+		t.Fatalf("DeleteExpired: %v", err)
+	}
+	if n != expiredN {
+		t.Errorf("DeleteExpired = %d, want %d", n, expiredN)
+	}
+	if got := rawCount(t, s); got != liveN {
+		t.Errorf("%d keys left in the bucket, want the %d live ones", got, liveN)
+	}
+	for _, id := range liveIDs {
+		var got []byte
+		err := s.Read(context.Background(), id, func(r io.Reader) (err error) { got, err = io.ReadAll(r); return err })
+		if err != nil || string(got) != "live" {
+			t.Fatalf("live entry after the sweep: %q, %v", got, err)
+		}
+	}
+	sum := 0
+	for i, removed := range perTx {
+		if removed > batch {
+			t.Errorf("write transaction %d removed %d entries, more than the batch of %d", i, removed, batch)
+		}
+		sum += removed
+	}
+	if want := expiredN / batch; len(perTx) < want {
+		t.Errorf("%d write transactions, want at least %d for %d entries in batches of %d", len(perTx), want, expiredN, batch)
+	}
+	if sum != n {
+		t.Errorf("transactions removed %d in total, DeleteExpired reported %d", sum, n)
+	}
+}
+
+func TestBackgroundSweeperStopsOnClose(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "own.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const interval = 5 * time.Millisecond
+	s, err := New(db, WithSweepInterval(interval))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The sweeper runs: an expired entry disappears without a call.
+	rawPut(t, s, time.Now().Add(-time.Second), []byte("x"), "first")
+	deadline := time.Now().Add(5 * time.Second)
+	for rawCount(t, s) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the background sweeper did not remove an expired entry within 5s")
+		}
+		time.Sleep(interval)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case <-s.sweepDone:
+	default:
+		t.Fatal("the sweeper goroutine is still running after Close returned")
+	}
+	// And it no longer sweeps: an expired entry stays.
+	rawPut(t, s, time.Now().Add(-time.Second), []byte("x"), "second")
+	time.Sleep(20 * interval)
+	if got := rawCount(t, s); got != 1 {
+		t.Errorf("%d keys in the bucket after Close, want the 1 expired entry left alone", got)
+	}
+}
+
+func TestSweeperOffWhenIntervalIsZero(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		s := openTemp(t, WithSweepInterval(d))
+		if s.sweepDone != nil {
+			t.Errorf("WithSweepInterval(%v) started a background sweeper", d)
+		}
+	}
+	if s := openTemp(t); s.sweepDone == nil {
+		t.Error("the default options started no background sweeper")
+	}
+}
+
+func TestNoSyncOption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	for _, noSync := range []bool{false, true} {
+		s, err := Open(path, WithNoSync(noSync), WithSweepInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.db.NoSync != noSync {
+			t.Errorf("WithNoSync(%v): db.NoSync = %v", noSync, s.db.NoSync)
+		}
+		id := "nosync-" + map[bool]string{false: "off", true: "on"}[noSync]
+		err = s.Write(context.Background(), id, time.Time{}, func(w io.Writer) error {
+			_, err := io.WriteString(w, id)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("WithNoSync(%v): Write: %v", noSync, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A clean Close keeps writes made without fsync: they reached the file.
+	s, err := Open(path, WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"nosync-off", "nosync-on"} {
+		var got []byte
+		err := s.Read(context.Background(), id, func(r io.Reader) (err error) { got, err = io.ReadAll(r); return err })
+		if err != nil || string(got) != id {
+			t.Errorf("after reopening: Read(%s) = %q, %v", id, got, err)
+		}
+	}
+}
+
+func TestConcurrentChangesShareOneCommit(t *testing.T) {
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "own.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(db, WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	txID := func() int {
+		var id int
+		_ = db.View(func(tx *bbolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+
+	// Hold bbolt's single writer so that the Store's changes queue up.
+	hold, err := db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := txID()
+	const writers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			id := "w" + string(rune('a'+i))
+			errs <- s.Write(context.Background(), id, time.Time{}, func(w io.Writer) error {
+				_, err := io.WriteString(w, id)
+				return err
+			})
+		})
+	}
+	// One writer leads and waits for the held transaction; the others queue.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.cmu.Lock()
+		queued := len(s.queue)
+		s.cmu.Unlock()
+		if queued == writers-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers queued, want %d", queued, writers-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Write: %v", err)
+		}
+	}
+	// The leader commits its own write, then the next leader the 7 queued.
+	if commits := txID() - before; commits > 2 {
+		t.Errorf("%d concurrent Writes took %d commits, want at most 2", writers, commits)
+	}
+	for i := range writers {
+		id := "w" + string(rune('a'+i))
+		var got []byte
+		err := s.Read(context.Background(), id, func(r io.Reader) (err error) { got, err = io.ReadAll(r); return err })
+		if err != nil || !bytes.Equal(got, []byte(id)) {
+			t.Errorf("Read(%s) = %q, %v", id, got, err)
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// staleTempAge is how old (by modification time) a temporary file must be
+// before the sweeper removes it. A live Write keeps its temporary file for
+// as long as its write function runs, which for a session is far less; a
+// Write whose write function outlives this age may find its file gone and
+// fail. The same age applies to empty or truncated entries left by an
+// operating system crash.
+const staleTempAge = time.Hour
+
+// List yields the id of every live entry under the root, each once, in no
+// particular order, with a nil error. It never yields an expired id, an
+// entry whose header is unreadable, a temporary file, or a file or folder
+// that is not an entry (foreign files are left alone); it does not follow
+// symbolic links. An entry written or removed while the iteration runs may
+// or may not be yielded. After Close, or when ctx is done, List yields
+// ("", err) with err wrapping sessions.ErrClosed or ctx.Err(); any other
+// failure is also yielded as ("", err), and each ends the iteration.
+//
+// List opens every entry to read its expiry: its cost grows with the
+// number of entries, which makes it a tool for administration, not for
+// serving requests.
+func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		if err := s.begin(ctx, "list"); err != nil {
+			yield("", err)
+			return
+		}
+		// A name that is removed and written again while its folder is
+		// being read may show up twice in the folder's listing.
+		seen := make(map[string]struct{})
+		lastFolder := ""
+		err := s.walk(ctx, "list", func(folder, dir string, de fs.DirEntry) (bool, error) {
+			if folder != lastFolder {
+				clear(seen)
+				lastFolder = folder
+			}
+			name := de.Name()
+			id, ok := idOf(folder, name)
+			if !ok {
+				return true, nil
+			}
+			if _, dup := seen[name]; dup {
+				return true, nil
+			}
+			nanos, state, err := peekHeader(dir + string(filepath.Separator) + name)
+			switch {
+			case absent(err):
+				return true, nil // removed since the folder was read
+			case err != nil:
+				return false, osError("list", err, name)
+			case state != headerOK || expired(nanos, time.Now()):
+				return true, nil
+			}
+			seen[name] = struct{}{}
+			return yield(id, nil), nil
+		})
+		if err != nil {
+			yield("", err)
+		}
+	}
+}
+
+// DeleteExpired removes every expired entry under the root and returns how
+// many it removed. Live entries, foreign files and symbolic links are left
+// alone. It also removes, without counting them, temporary files and empty
+// or truncated entries older than an hour: the debris of writers that
+// crashed or of an operating system crash.
+//
+// A failure on one file does not stop the sweep: DeleteExpired goes on with
+// the others and returns the full count with the first error. It stops
+// early, returning the count so far with an error wrapping ctx.Err() or
+// sessions.ErrClosed, when ctx is done or the Store is closed.
+//
+// An entry is removed only if the file DeleteExpired found expired is still
+// the entry when it removes it (same file identity). A Write that renames
+// fresh content over an expired entry in the microseconds between that
+// check and the removal loses its content: the file system has no
+// "remove if unchanged". That outcome fails closed (the session is gone,
+// never resurrected), and it needs a Write to an id whose entry has already
+// expired, which the sessions middleware does not issue.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "delete expired"); err != nil {
+		return 0, err
+	}
+	return s.sweep(ctx)
+}
+
+func (s *Store) sweep(ctx context.Context) (int, error) {
+	const op = "delete expired"
+	removed := 0
+	var first error
+	err := s.walk(ctx, op, func(folder, dir string, de fs.DirEntry) (bool, error) {
+		name := de.Name()
+		var err error
+		if strings.HasPrefix(name, tempPrefix) {
+			err = removeStaleTemp(dir, de)
+		} else if _, ok := idOf(folder, name); ok {
+			var n int
+			n, err = sweepEntry(dir+string(filepath.Separator)+name, time.Now())
+			removed += n
+			err = redact(err, name)
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("directory: %s: %w", op, err)
+		}
+		return true, nil
+	})
+	if err == nil {
+		err = first
+	}
+	return removed, err
+}
+
+// sweepEntry removes the entry at path if it is expired at now (and returns
+// 1), or if its header is truncated and it is older than staleTempAge (and
+// returns 0). It keeps everything else.
+func sweepEntry(path string, now time.Time) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if absent(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	found, err := func() (os.FileInfo, error) {
+		defer f.Close() // before the removal: Windows cannot remove an open file
+		var h [headerSize]byte
+		n, err := f.ReadAt(h[:], 0)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		nanos, state, err := checkHeader(f, h[:n])
+		if err != nil {
+			return nil, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case state == headerOK && expired(nanos, now):
+		case state == headerShort && now.Sub(fi.ModTime()) > staleTempAge:
+		default:
+			return nil, nil
+		}
+		return fi, nil
+	}()
+	if found == nil || err != nil {
+		return 0, err
+	}
+	// A Write may have renamed fresh content over the entry since it was
+	// opened; that content is not expired and must stay.
+	cur, err := os.Lstat(path)
+	if err != nil {
+		if absent(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if !os.SameFile(found, cur) {
+		return 0, nil
+	}
+	if err := os.Remove(path); err != nil {
+		if absent(err) {
+			return 0, nil // another sweeper or an Invalidate was first
+		}
+		return 0, err
+	}
+	if found.Size() < headerSize {
+		return 0, nil // debris, not an expired entry
+	}
+	return 1, nil
+}
+
+// removeStaleTemp removes the temporary file de in dir if it is older than
+// staleTempAge.
+func removeStaleTemp(dir string, de fs.DirEntry) error {
+	fi, err := de.Info()
+	if err != nil {
+		if absent(err) {
+			return nil // renamed into place or removed by its writer
+		}
+		return err
+	}
+	if time.Since(fi.ModTime()) <= staleTempAge {
+		return nil
+	}
+	if err := os.Remove(dir + string(filepath.Separator) + de.Name()); err != nil && !absent(err) {
+		return err
+	}
+	return nil
+}
+
+// peekHeader returns the expiry in the header of the entry at path.
+func peekHeader(path string) (int64, headerState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	var h [headerSize]byte
+	n, err := f.ReadAt(h[:], 0)
+	if err != nil && err != io.EOF {
+		return 0, 0, err
+	}
+	return checkHeader(f, h[:n])
+}
+
+// walk calls visit with every regular file in every fan-out folder under
+// the root, until visit returns false or an error. Anything else under the
+// root (files, other folders, symbolic links, which are never followed) is
+// not visited. A root or folder that does not exist has nothing to visit.
+func (s *Store) walk(ctx context.Context, op string, visit func(folder, dir string, de fs.DirEntry) (bool, error)) error {
+	folders, err := os.ReadDir(s.root)
+	if err != nil {
+		if absent(err) {
+			return nil
+		}
+		return osError(op, err, "")
+	}
+	for _, fd := range folders {
+		// A DirEntry describes the link itself, so a symbolic link to a
+		// folder is not IsDir and is skipped.
+		if !fd.IsDir() || !isFolderName(fd.Name()) {
+			continue
+		}
+		if s.closed.Load() {
+			return closedError(op)
+		}
+		more, err := walkFolder(ctx, op, fd.Name(), s.prefix+fd.Name(), visit)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkFolder is walk for one fan-out folder. It reads the folder in batches,
+// so a folder of any size costs bounded memory.
+func walkFolder(ctx context.Context, op, folder, dir string, visit func(folder, dir string, de fs.DirEntry) (bool, error)) (bool, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		if absent(err) {
+			return true, nil
+		}
+		return false, osError(op, err, "")
+	}
+	defer d.Close()
+	for {
+		batch, err := d.ReadDir(256)
+		for _, de := range batch {
+			if err := ctx.Err(); err != nil {
+				return false, fmt.Errorf("directory: %s: %w", op, err)
+			}
+			if !de.Type().IsRegular() {
+				continue
+			}
+			if more, err := visit(folder, dir, de); err != nil || !more {
+				return false, err
+			}
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, osError(op, err, "")
+		}
+	}
+}
+
+// sweepLoop runs the background sweeper until ctx is cancelled: a sweep at
+// once, then one per interval.
+func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
+	defer close(s.sweeperDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		_, err := s.sweep(ctx)
+		// A sweep cut short by Close is not a failure worth reporting.
+		if err != nil && ctx.Err() == nil && !s.closed.Load() && s.opts.onSweepError != nil {
+			s.opts.onSweepError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

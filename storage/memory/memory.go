@@ -1,0 +1,502 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
+)
+
+// Errors that need no detail are built once: a miss is the common case of
+// Read and should not allocate.
+var (
+	errNotFound = fmt.Errorf("memory: %w", sessions.ErrNotFound)
+	errClosed   = fmt.Errorf("memory: %w", sessions.ErrClosed)
+)
+
+// Store is an in-process session storage. Create it with New; the zero
+// Store is not usable.
+//
+// A Store implements sessions.Storage, sessions.Toucher, sessions.Lister,
+// sessions.Sweeper and io.Closer. It is safe for concurrent use by multiple
+// goroutines: ids are spread over independently locked shards, so readers
+// never wait for each other and writers only wait for operations on ids of
+// the same shard.
+//
+// Values are copied on the way in and on the way out: nothing a caller does
+// with its buffers after a call returns can change what the Store holds.
+type Store struct {
+	// The fields Read uses are written only by New and Close. The counters
+	// that every bounded Write updates sit on a cache line of their own, so
+	// that Read does not suffer false sharing.
+	seed   maphash.Seed
+	opts   options
+	closed atomic.Bool
+	stop   chan struct{} // closed by Close to stop the sweeper; nil without one
+	done   chan struct{} // closed by the sweeper when it has stopped
+	once   sync.Once     // guards Close
+
+	_ [64]byte
+
+	// entries and bytes track the totals across shards, only when a bound
+	// is set.
+	entries atomic.Int64
+	bytes   atomic.Int64
+
+	_ [64]byte
+
+	shards [shardCount]shard
+}
+
+// New returns an empty Store configured by opts.
+//
+// Unless WithSweepInterval(0) is given, New starts a background goroutine
+// that removes expired entries; call Close to stop it when the Store is no
+// longer needed.
+func New(opts ...Option) *Store {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{seed: maphash.MakeSeed(), opts: o}
+	for i := range s.shards {
+		s.shards[i].init()
+	}
+	if o.sweepInterval > 0 {
+		// The channels are made here, not in the goroutine: a Close that
+		// runs before the goroutine is scheduled must still find them (the
+		// race alexedwards/scs had).
+		s.stop = make(chan struct{})
+		s.done = make(chan struct{})
+		go s.sweepLoop(o.sweepInterval)
+	}
+	return s
+}
+
+func (s *Store) shardIndex(id string) int {
+	return int(maphash.String(s.seed, id) & (shardCount - 1))
+}
+
+func (s *Store) shard(id string) *shard { return &s.shards[s.shardIndex(id)] }
+
+func (s *Store) now() int64 { return s.opts.now().UnixNano() }
+
+func (s *Store) bounded() bool { return s.opts.maxEntries > 0 || s.opts.maxBytes > 0 }
+
+// The range of instants that Unix nanoseconds in an int64 can hold (years
+// 1678 to 2262).
+var (
+	minNanos = time.Unix(0, 1)
+	maxNanos = time.Unix(0, never)
+)
+
+// expiresNanos converts an expiry to the stored form: 0 for the zero Time
+// (never), otherwise Unix nanoseconds clamped to [1, never], so that no real
+// instant reads as "never" and a far-future expiry cannot overflow into the
+// past.
+func expiresNanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.Before(minNanos):
+		return 1
+	case t.After(maxNanos):
+		return never
+	}
+	return t.UnixNano()
+}
+
+// checkCall runs the checks every id-taking method starts with, in the
+// order the contract asks for: the id before anything else, then the state
+// of the Store and of ctx.
+func (s *Store) checkCall(ctx context.Context, op, id string) error {
+	if err := sessions.CheckID(id); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Write stores what write produces as the content of id, to expire at
+// expires (the zero Time: never), replacing any previous content.
+//
+// write runs against an in-memory buffer; the entry changes only if write
+// returns nil, in which case the whole buffer is committed at once.
+// Otherwise Write returns write's error unchanged and the previous content
+// of id, or its absence, is left as it was. An expires that is not after
+// the current time removes id and stores nothing.
+//
+// Write returns an error wrapping sessions.ErrInvalidID for a malformed id,
+// sessions.ErrTooLarge if WithMaxBytes is set and the value is longer than
+// the bound, sessions.ErrClosed after Close, and ctx.Err() if ctx is done
+// before the value is committed. Storing may evict other entries when a
+// bound is set.
+func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.checkCall(ctx, "write", id); err != nil {
+		return err
+	}
+	data, err := capture(write)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: write: %w", err)
+	}
+	if s.opts.maxBytes > 0 && int64(len(data)) > s.opts.maxBytes {
+		return fmt.Errorf("memory: write: value of %d bytes exceeds the bound of %d bytes: %w",
+			len(data), s.opts.maxBytes, sessions.ErrTooLarge)
+	}
+	exp := expiresNanos(expires)
+	home := s.shardIndex(id)
+	sh := &s.shards[home]
+	sh.mu.Lock()
+	if s.closed.Load() {
+		sh.mu.Unlock()
+		return errClosed
+	}
+	if exp != 0 && exp <= s.now() {
+		s.removeLocked(sh, id)
+		sh.mu.Unlock()
+		return nil
+	}
+	e, dEntries, dBytes := sh.put(id, data, exp)
+	if s.bounded() {
+		s.entries.Add(dEntries)
+		s.bytes.Add(dBytes)
+	}
+	sh.mu.Unlock()
+	if s.bounded() {
+		s.evict(home, e)
+	}
+	return nil
+}
+
+// Read calls read with the content of id. The reader is valid only during
+// the call and yields a copy of the stored bytes: a Write or Invalidate
+// that runs concurrently does not change what it yields.
+//
+// Read returns an error wrapping sessions.ErrNotFound if id is absent or
+// expired, and never creates anything. If read returns an error, Read
+// returns it unchanged. Read also returns an error wrapping
+// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
+// and ctx.Err() if ctx is already done.
+func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
+	data, _, err := s.lookup(ctx, "read", id)
+	if err != nil {
+		return err
+	}
+	return read(&reader{data: data})
+}
+
+// ReadWithExpiry is Read that also passes read the expiry of the entry (the
+// zero Time if it never expires). It has the same errors as Read.
+//
+// It lets a cache in front of the Store (package
+// github.com/sessionkit/sessionkit/storage/cache) keep values it loads
+// without serving them past their expiry.
+func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
+	data, exp, err := s.lookup(ctx, "read", id)
+	if err != nil {
+		return err
+	}
+	var t time.Time
+	if exp != 0 {
+		t = time.Unix(0, exp)
+	}
+	return read(&reader{data: data}, t)
+}
+
+// lookup returns the live value and expiry of id. The slice is immutable,
+// so it is handed out after the lock is released.
+func (s *Store) lookup(ctx context.Context, op, id string) ([]byte, int64, error) {
+	if err := s.checkCall(ctx, op, id); err != nil {
+		return nil, 0, err
+	}
+	sh := s.shard(id)
+	sh.mu.RLock()
+	e := sh.m[id]
+	var (
+		data []byte
+		exp  int64
+	)
+	if e != nil {
+		data, exp = e.data, e.expires
+	}
+	sh.mu.RUnlock()
+	// The clock is read only for entries that can expire: it is the most
+	// expensive step of a Read.
+	if e == nil || exp != 0 && exp <= s.now() {
+		return nil, 0, errNotFound
+	}
+	return data, exp, nil
+}
+
+// Invalidate removes id. Removing an absent or expired id is not an error.
+// After Invalidate returns, no Read returns the removed content.
+//
+// Invalidate returns an error wrapping sessions.ErrInvalidID for a
+// malformed id, sessions.ErrClosed after Close, and ctx.Err() (removing
+// nothing) if ctx is already done.
+func (s *Store) Invalidate(ctx context.Context, id string) error {
+	if err := s.checkCall(ctx, "invalidate", id); err != nil {
+		return err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s.closed.Load() {
+		return errClosed
+	}
+	s.removeLocked(sh, id)
+	return nil
+}
+
+// removeLocked removes id from sh, which the caller has locked for writing.
+func (s *Store) removeLocked(sh *shard, id string) {
+	e := sh.m[id]
+	if e == nil {
+		return
+	}
+	dBytes := sh.remove(e)
+	if s.bounded() {
+		s.entries.Add(-1)
+		s.bytes.Add(dBytes)
+	}
+}
+
+// Touch sets the expiry of id to expires (the zero Time: never) without
+// rewriting its content, which makes sliding sessions cheap. An expires
+// that is not after the current time removes id.
+//
+// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
+// already expired, and never creates an entry. It returns an error wrapping
+// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
+// and ctx.Err() (changing nothing) if ctx is already done.
+func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
+	if err := s.checkCall(ctx, "touch", id); err != nil {
+		return err
+	}
+	exp := expiresNanos(expires)
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s.closed.Load() {
+		return errClosed
+	}
+	now := s.now()
+	e := sh.m[id]
+	if e == nil {
+		return errNotFound
+	}
+	if !e.liveAt(now) {
+		s.removeLocked(sh, id) // it is garbage; we hold the lock anyway
+		return errNotFound
+	}
+	if exp != 0 && exp <= now {
+		s.removeLocked(sh, id)
+		return nil
+	}
+	e.expires = exp
+	sh.fix(e)
+	return nil
+}
+
+// List yields the id of every live entry, each once, with a nil error; it
+// never yields an expired id. An entry written or removed while the
+// iteration runs may or may not be yielded.
+//
+// The iteration holds no lock while it yields, so the loop body may call
+// the Store. It yields ("", err) and stops if ctx is done (err wraps
+// ctx.Err()) or the Store is closed (err wraps sessions.ErrClosed).
+func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		var ids []string
+		for i := range s.shards {
+			if s.closed.Load() {
+				yield("", errClosed)
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				yield("", fmt.Errorf("memory: list: %w", err))
+				return
+			}
+			sh := &s.shards[i]
+			now := s.now()
+			ids = ids[:0]
+			sh.mu.RLock()
+			for id, e := range sh.m {
+				if e.liveAt(now) {
+					ids = append(ids, id)
+				}
+			}
+			sh.mu.RUnlock()
+			for _, id := range ids {
+				if !yield(id, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// DeleteExpired removes every entry whose expiry has passed and returns how
+// many it removed; live entries are kept. The background sweeper (see
+// WithSweepInterval) calls it periodically; calling it by hand is useful
+// when the sweeper is disabled.
+//
+// It checks ctx between shards and, when ctx is done, returns the number
+// removed so far with an error wrapping ctx.Err(). After Close it returns
+// 0 and an error wrapping sessions.ErrClosed.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	n := 0
+	for i := range s.shards {
+		if s.closed.Load() {
+			return n, errClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return n, fmt.Errorf("memory: delete expired: %w", err)
+		}
+		n += s.sweepShard(&s.shards[i])
+	}
+	return n, nil
+}
+
+// sweepShard removes the expired entries of sh. The heap puts them first,
+// so the cost is proportional to what is removed, not to the shard's size.
+func (s *Store) sweepShard(sh *shard) int {
+	now := s.now()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n := 0
+	for len(sh.heap) > 0 && !sh.heap[0].liveAt(now) {
+		s.removeLocked(sh, sh.heap[0].id)
+		n++
+	}
+	return n
+}
+
+func (s *Store) sweepLoop(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for i := range s.shards {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				s.sweepShard(&s.shards[i])
+			}
+		}
+	}
+}
+
+// Close stops the background sweeper, waiting for it to finish, and drops
+// every entry. After Close every method returns an error wrapping
+// sessions.ErrClosed, including Close itself; calls that run concurrently
+// with Close may see the Store open or closed.
+func (s *Store) Close() error {
+	first := false
+	s.once.Do(func() {
+		first = true
+		s.closed.Store(true)
+		if s.stop != nil {
+			close(s.stop)
+			<-s.done
+		}
+		for i := range s.shards {
+			sh := &s.shards[i]
+			sh.mu.Lock()
+			sh.m, sh.heap, sh.bytes = nil, nil, 0
+			sh.publish()
+			sh.mu.Unlock()
+		}
+		s.entries.Store(0)
+		s.bytes.Store(0)
+	})
+	if !first {
+		return errClosed
+	}
+	return nil
+}
+
+// evict removes entries until the Store is within its bounds again. It is
+// called after a Write has stored keep in shard home; keep is never
+// removed, because a Write that returned nil must be readable.
+//
+// The rule: the entry with the earliest expiry in the whole Store goes
+// first (so expired entries go before live ones, and never-expiring entries
+// go last); ties within a shard go to the least recently written. Shards
+// publish their earliest expiry in an atomic so the choice needs no global
+// lock. The home shard is looked at under its lock instead, because its
+// published minimum may be keep itself. Under concurrent writes a shard's
+// minimum can change between the look and the eviction, so the order is
+// then approximate, and two Writes racing may each evict an entry when one
+// would have been enough.
+func (s *Store) evict(home int, keep *entry) {
+	var skip uint64 // shards found to have nothing to give
+	for s.overBound() {
+		best, bestKey := -1, int64(0)
+		for i := range shardCount {
+			j := (home + i) & (shardCount - 1)
+			if skip&(1<<j) != 0 {
+				continue
+			}
+			var k int64
+			if j == home {
+				sh := &s.shards[j]
+				sh.mu.RLock()
+				v := sh.victim(keep)
+				if v != nil {
+					k = v.key()
+				}
+				sh.mu.RUnlock()
+				if v == nil {
+					skip |= 1 << j
+					continue
+				}
+			} else {
+				k = s.shards[j].minKey.Load()
+			}
+			if best < 0 || k < bestKey {
+				best, bestKey = j, k
+			}
+		}
+		if best < 0 {
+			return
+		}
+		sh := &s.shards[best]
+		sh.mu.Lock()
+		if s.closed.Load() {
+			sh.mu.Unlock()
+			return
+		}
+		if v := sh.victim(keep); v != nil {
+			s.removeLocked(sh, v.id)
+		} else {
+			skip |= 1 << best
+		}
+		sh.mu.Unlock()
+	}
+}
+
+func (s *Store) overBound() bool {
+	return s.opts.maxEntries > 0 && s.entries.Load() > s.opts.maxEntries ||
+		s.opts.maxBytes > 0 && s.bytes.Load() > s.opts.maxBytes
+}

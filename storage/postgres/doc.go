@@ -1,0 +1,49 @@
+// Package postgres is a sessionkit storage backend on PostgreSQL, through a
+// pgx v5 connection pool.
+//
+//	pool, err := pgxpool.New(ctx, "postgres://app@localhost:5432/app?sslmode=disable")
+//	...
+//	defer pool.Close()
+//	store, err := postgres.New(ctx, pool, postgres.WithTable("app.sessions"))
+//	...
+//	defer store.Close()
+//
+// # Layout
+//
+// Each session is one row of a table (see New and TableSQL for the exact
+// statements):
+//
+//	id         text COLLATE "C" PRIMARY KEY
+//	data       bytea NOT NULL          -- the session bytes, as written
+//	expires_at timestamptz NULL        -- NULL: never expires
+//
+// with an index on expires_at for sweeping. Every operation on one session is
+// one statement; pgx's statement cache prepares each once per connection, so
+// after that an operation is one round trip.
+//
+// # Expiry
+//
+// Whether a row is live is judged by the database server's clock: every
+// statement that must not see expired rows says
+// (expires_at IS NULL OR expires_at > now()). All application servers thus
+// agree on which sessions are live whatever their clock skew; only the
+// expiry instants come from the application. Expired rows are invisible at
+// once but stay in the table until a sweep deletes them: Store implements
+// sessions.Sweeper with DeleteExpired, which deletes in small batches, and by
+// default runs it in a background goroutine every five minutes
+// (WithSweepInterval) until Close.
+//
+// # Errors and contexts
+//
+// Ids are checked with sessions.CheckID before any statement is built, and an
+// invalid id yields an error wrapping sessions.ErrInvalidID without touching
+// the network. A missing or expired session yields an error wrapping
+// sessions.ErrNotFound; after Close every call yields one wrapping
+// sessions.ErrClosed. Driver errors are wrapped with %w, so errors.As finds
+// a *pgconn.PgError; when a call fails because its context's deadline
+// passed, the error also wraps context.DeadlineExceeded. pgx honours
+// contexts in every network operation, so a call returns by its deadline
+// even when the server stalls. Errors never contain session ids or content.
+//
+// A Store never closes the pool it was given.
+package postgres

@@ -1,0 +1,381 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessionkit/sessions"
+)
+
+// Store is a sessions.Storage that keeps each session as one Redis string
+// key, prefix + id, with a native Redis expiry. It also implements
+// sessions.Toucher, sessions.Lister and io.Closer. It needs no Sweeper:
+// Redis removes expired keys itself.
+//
+// Every operation is a single command, so a Store is safe for concurrent use
+// by multiple goroutines and inherits Redis's atomicity: concurrent Writes to
+// one id end with exactly one of the written values, and a Read sees either a
+// whole old or a whole new value.
+type Store struct {
+	client    goredis.UniversalClient
+	prefix    string
+	pattern   string // SCAN MATCH pattern: the escaped prefix followed by *
+	scanCount int64
+	closed    atomic.Bool
+}
+
+// Compile-time checks of the capabilities Store promises.
+var (
+	_ sessions.Storage = (*Store)(nil)
+	_ sessions.Toucher = (*Store)(nil)
+	_ sessions.Lister  = (*Store)(nil)
+	_ io.Closer        = (*Store)(nil)
+)
+
+// Errors returned as is, so the hot paths allocate nothing to report them.
+var (
+	errNotFound = fmt.Errorf("sessionkit/redis: %w", sessions.ErrNotFound)
+	errClosed   = fmt.Errorf("sessionkit/redis: %w", sessions.ErrClosed)
+)
+
+// persistScript removes the expiry of KEYS[1] and reports whether the key
+// exists. PERSIST alone answers 0 both for a missing key and for a key that
+// already has no expiry; running both commands in one script keeps Touch at
+// one round trip and makes the existence check atomic with the change.
+var persistScript = goredis.NewScript(`if redis.call('PERSIST', KEYS[1]) == 1 then return 1 end
+return redis.call('EXISTS', KEYS[1])`)
+
+// New returns a Store that keeps sessions in the Redis deployment client
+// talks to: a single server (*goredis.Client), a Sentinel-managed primary
+// (goredis.NewFailoverClient), or a Cluster (*goredis.ClusterClient); any
+// client made by goredis.NewUniversalClient works.
+//
+// The Store never closes client: the caller owns it and closes it after the
+// Store is no longer used. Store.Close only marks the Store closed.
+//
+// Deadlines: go-redis applies a context's deadline to network reads and
+// writes only when the client was created with ContextTimeoutEnabled set to
+// true; otherwise its ReadTimeout and WriteTimeout bound each call. Create
+// the client with ContextTimeoutEnabled: true so that every Store call
+// returns by its context's deadline.
+//
+// New panics if client is nil or an option is invalid (an empty prefix, a
+// SCAN count below 1): both are programming errors, found on the first run.
+func New(client goredis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("sessionkit/redis: New: nil client")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.err != nil {
+		panic(o.err.Error())
+	}
+	return &Store{
+		client:    client,
+		prefix:    o.prefix,
+		pattern:   escapeGlob(o.prefix) + "*",
+		scanCount: o.scanCount,
+	}
+}
+
+// bufPool recycles the buffers Write collects a session into before it sends
+// it: the writer's output must be complete before anything reaches Redis.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds the buffers kept in bufPool, so that one huge
+// session does not pin its memory in the pool for the life of the process.
+const maxPooledBuffer = 64 << 10
+
+// Write stores what write produces as the content of id, to expire at
+// expires, replacing any previous content in one command:
+// SET key value PXAT ms, or a plain SET (no expiry) when expires is the zero
+// Time. When expires is already past by the local clock, Write sends DEL
+// instead, so the previous content is gone and nothing readable is stored.
+//
+// write runs before anything is sent: if it returns an error, Write returns
+// that error unchanged and sends no command, leaving the previous content,
+// or its absence, untouched. Expiry is kept by Redis with millisecond
+// resolution (expires is truncated to the millisecond, never extended) and
+// judged by the Redis server's clock.
+//
+// Write returns an error wrapping sessions.ErrInvalidID for an invalid id,
+// sessions.ErrClosed after Close, the context's error when ctx is done before
+// the command is sent, and otherwise the driver's error, wrapped.
+func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.check(ctx, "write", id); err != nil {
+		return err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			bufPool.Put(buf)
+		}
+	}()
+	if err := write(buf); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sessionkit/redis: write: %w", err)
+	}
+	key := s.prefix + id
+	var cmd goredis.Cmder
+	switch {
+	case expires.IsZero():
+		cmd = goredis.NewStatusCmd(ctx, "set", key, buf.Bytes())
+	case !expires.After(time.Now()):
+		cmd = goredis.NewIntCmd(ctx, "del", key)
+	default:
+		cmd = goredis.NewStatusCmd(ctx, "set", key, buf.Bytes(), "pxat", expires.UnixMilli())
+	}
+	if err := s.client.Process(ctx, cmd); err != nil {
+		return wrap(ctx, "write", err)
+	}
+	return nil
+}
+
+// Read calls read with the content of id, fetched with one GET. It returns
+// an error wrapping sessions.ErrNotFound if id is absent or expired (Redis
+// never returns an expired key), and never creates anything. If read returns
+// an error, Read returns it unchanged.
+//
+// Read returns an error wrapping sessions.ErrInvalidID for an invalid id,
+// sessions.ErrClosed after Close, and the context's or the driver's error,
+// wrapped, when the GET fails.
+func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
+	if err := s.check(ctx, "read", id); err != nil {
+		return err
+	}
+	v, err := s.client.Get(ctx, s.prefix+id).Result()
+	if err != nil {
+		if errors.Is(err, goredis.Nil) {
+			return errNotFound
+		}
+		return wrap(ctx, "read", err)
+	}
+	return read(strings.NewReader(v))
+}
+
+// Invalidate removes id with one DEL. Removing an absent or expired id is not
+// an error. It returns an error wrapping sessions.ErrInvalidID for an invalid
+// id, sessions.ErrClosed after Close, and the context's or the driver's
+// error, wrapped, when the DEL fails.
+func (s *Store) Invalidate(ctx context.Context, id string) error {
+	if err := s.check(ctx, "invalidate", id); err != nil {
+		return err
+	}
+	if err := s.client.Del(ctx, s.prefix+id).Err(); err != nil {
+		return wrap(ctx, "invalidate", err)
+	}
+	return nil
+}
+
+// Touch sets the expiry of id to expires without rewriting its content, in
+// one round trip: PEXPIREAT for a future expires; for the zero Time a small
+// Lua script (EVALSHA, falling back to EVAL once per server) that runs
+// PERSIST and EXISTS atomically, because PERSIST alone cannot tell a missing
+// key from one without expiry; for an expires already past by the local
+// clock, DEL, which removes the entry at once.
+//
+// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
+// expired, and never creates an entry. It returns an error wrapping
+// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
+// and the context's or the driver's error, wrapped, when the command fails.
+func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
+	if err := s.check(ctx, "touch", id); err != nil {
+		return err
+	}
+	key := s.prefix + id
+	var (
+		n   int64
+		err error
+	)
+	switch {
+	case expires.IsZero():
+		n, err = persistScript.Run(ctx, s.client, []string{key}).Int64()
+	case !expires.After(time.Now()):
+		n, err = s.client.Del(ctx, key).Result()
+	default:
+		var ok bool
+		ok, err = s.client.PExpireAt(ctx, key, expires).Result()
+		if ok {
+			n = 1
+		}
+	}
+	if err != nil {
+		return wrap(ctx, "touch", err)
+	}
+	if n == 0 {
+		return errNotFound
+	}
+	return nil
+}
+
+// List yields the id of every live session under the Store's prefix, each
+// once, using SCAN MATCH prefix* COUNT n: on a Cluster it scans every master
+// in turn, on a Ring every live shard. It never runs KEYS, so it does not
+// block the server, and it never yields keys outside the prefix or keys whose
+// remainder is not a valid session id. Redis does not return expired keys.
+//
+// SCAN may report a key more than once while the server resizes its tables,
+// so List remembers the ids it has yielded for the length of one iteration;
+// its memory grows with the number of sessions. List is meant for
+// administrative tools, not for request paths.
+//
+// Sessions written or removed while the iteration runs may or may not be
+// yielded. A failure, including sessions.ErrClosed after Close and the
+// context's error, is yielded as ("", err) and ends the iteration. No
+// connection is held while the loop body runs.
+func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		if err := s.ready(ctx, "list"); err != nil {
+			yield("", err)
+			return
+		}
+		nodes, err := s.scanners(ctx)
+		if err != nil {
+			yield("", wrap(ctx, "list", err))
+			return
+		}
+		seen := make(map[string]struct{})
+		for _, node := range nodes {
+			var cursor uint64
+			for {
+				if err := s.ready(ctx, "list"); err != nil {
+					yield("", err)
+					return
+				}
+				keys, next, err := node.Scan(ctx, cursor, s.pattern, s.scanCount).Result()
+				if err != nil {
+					yield("", wrap(ctx, "list", err))
+					return
+				}
+				for _, key := range keys {
+					id, ok := strings.CutPrefix(key, s.prefix)
+					if !ok || sessions.CheckID(id) != nil {
+						continue
+					}
+					if _, dup := seen[id]; dup {
+						continue
+					}
+					seen[id] = struct{}{}
+					if !yield(id, nil) {
+						return
+					}
+				}
+				if next == 0 {
+					break
+				}
+				cursor = next
+			}
+		}
+	}
+}
+
+// Close marks the Store closed: every later call returns an error wrapping
+// sessions.ErrClosed, and an iteration of List in progress ends with it
+// before its next SCAN. Close does not close the go-redis client, which
+// belongs to the caller. Calls already in flight finish normally. Close is
+// safe to call more than once and always returns nil.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// scanner is the part of a go-redis client List needs.
+type scanner interface {
+	Scan(ctx context.Context, cursor uint64, match string, count int64) *goredis.ScanCmd
+}
+
+// scanners returns the nodes List must scan: every master of a Cluster, every
+// live shard of a Ring, or the client itself. The node clients are collected
+// first and scanned one after the other, because ForEachMaster and
+// ForEachShard call their function concurrently and an iterator's yield must
+// not be.
+func (s *Store) scanners(ctx context.Context) ([]scanner, error) {
+	var (
+		mu    sync.Mutex
+		nodes []scanner
+	)
+	collect := func(_ context.Context, c *goredis.Client) error {
+		mu.Lock()
+		nodes = append(nodes, c)
+		mu.Unlock()
+		return nil
+	}
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		if err := c.ForEachMaster(ctx, collect); err != nil {
+			return nil, err
+		}
+	case *goredis.Ring:
+		if err := c.ForEachShard(ctx, collect); err != nil {
+			return nil, err
+		}
+	default:
+		nodes = append(nodes, s.client)
+	}
+	return nodes, nil
+}
+
+// check runs the checks every operation on one id starts with, in the order
+// the contract sets: the id before anything else, then Close, then the
+// context, so that a call that cannot succeed sends nothing.
+func (s *Store) check(ctx context.Context, op, id string) error {
+	if err := sessions.CheckID(id); err != nil {
+		return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
+	}
+	return s.ready(ctx, op)
+}
+
+// ready reports sessions.ErrClosed after Close and the context's error when
+// ctx is done.
+func (s *Store) ready(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
+	}
+	return nil
+}
+
+// wrap turns a driver error into the Store's error. When the context is done
+// by the time the command failed, the context's error is wrapped as well:
+// go-redis reports an expired deadline as a network timeout, and callers
+// should be able to test for context.DeadlineExceeded.
+func wrap(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sessionkit/redis: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
+}
+
+// escapeGlob escapes the characters SCAN MATCH treats specially, so that a
+// prefix matches only itself.
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\^`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\', '^':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
