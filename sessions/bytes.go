@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"time"
 )
 
@@ -17,30 +16,18 @@ func FromBytes(s ByteStorage) Storage {
 	return byteStorage{s: s}.withCapabilities()
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 type byteStorage struct{ s ByteStorage }
 
 func (b byteStorage) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := CheckID(id); err != nil {
 		return err
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		// A pooled buffer keeps its capacity; letting a rare huge session
-		// pin megabytes in the pool would cost more than it saves.
-		if buf.Cap() <= 64<<10 {
-			bufPool.Put(buf)
+	return WriteBuffered(write, func(data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}()
-	if err := write(buf); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return b.s.Save(ctx, id, buf.Bytes(), expires)
+		return b.s.Save(ctx, id, data, expires)
+	})
 }
 
 func (b byteStorage) Read(ctx context.Context, id string, read func(io.Reader) error) error {

@@ -107,3 +107,37 @@ func TestFromBytesFailingWriterNeverReachesTheStorage(t *testing.T) {
 		t.Fatalf("invalid ids reached the ByteStorage (%d calls)", loads+saves+deletes-2)
 	}
 }
+
+func TestWriteBufferedCommitsOnlyWhatSucceeded(t *testing.T) {
+	boom := errors.New("boom")
+	var committed []string
+	commit := func(data []byte) error {
+		if data == nil {
+			t.Error("commit got a nil slice; want empty, never nil")
+		}
+		committed = append(committed, string(data))
+		return nil
+	}
+	var kept io.Writer
+	cases := []struct {
+		name  string
+		write func(io.Writer) error
+		err   error
+	}{
+		{"whole value", func(w io.Writer) error { _, err := io.WriteString(w, "abc"); return err }, nil},
+		{"empty value", func(w io.Writer) error { return nil }, nil},
+		{"failing writer", func(w io.Writer) error { io.WriteString(w, "half"); return boom }, boom},
+		{"writer kept", func(w io.Writer) error { kept = w; return nil }, nil},
+	}
+	for _, tc := range cases {
+		if err := sessions.WriteBuffered(tc.write, commit); !errors.Is(err, tc.err) {
+			t.Errorf("%s: WriteBuffered = %v; want %v", tc.name, err, tc.err)
+		}
+	}
+	if want := []string{"abc", "", ""}; strings.Join(committed, "|") != strings.Join(want, "|") {
+		t.Fatalf("committed %q; want %q (nothing from the failing writer)", committed, want)
+	}
+	if _, err := kept.Write([]byte("late")); !errors.Is(err, sessions.ErrWriterDone) {
+		t.Fatalf("a kept writer wrote after its function returned: %v; want ErrWriterDone", err)
+	}
+}

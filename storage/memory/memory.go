@@ -146,8 +146,13 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	if err := s.checkCall(ctx, "write", id); err != nil {
 		return err
 	}
-	data, err := capture(write)
-	if err != nil {
+	// The store keeps an exact-size copy: callers may reuse whatever
+	// buffers they passed to the writer.
+	var data []byte
+	if err := sessions.WriteBuffered(write, func(b []byte) error {
+		data = append(make([]byte, 0, len(b)), b...)
+		return nil
+	}); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -154,8 +154,8 @@ func TestWriterIsDeadAfterWriteReturns(t *testing.T) {
 	// Another Write now owns the pooled buffer; the kept writer must not
 	// reach it.
 	put(t, s, "other", time.Time{}, []byte("other value"))
-	if _, err := kept.Write([]byte("late")); !errors.Is(err, errWriterDone) {
-		t.Errorf("Write on a writer kept past its write function = %v, want errWriterDone", err)
+	if _, err := kept.Write([]byte("late")); !errors.Is(err, sessions.ErrWriterDone) {
+		t.Errorf("Write on a writer kept past its write function = %v, want sessions.ErrWriterDone", err)
 	}
 	for id, want := range map[string]string{"id": "value", "other": "other value"} {
 		if got, err := get(t, s, id); err != nil || string(got) != want {

@@ -255,15 +255,6 @@ func tableError(doing, table string, err error) error {
 	return fmt.Errorf("sessionkit/postgres: %s table %s: %w", doing, table, err)
 }
 
-// bufPool recycles the buffers Write collects a session into before it sends
-// it: the writer's output must be complete before anything reaches the
-// database.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBuffer bounds the buffers kept in bufPool, so that one huge
-// session does not pin its memory in the pool for the life of the process.
-const maxPooledBuffer = 64 << 10
-
 // Write stores what write produces as the content of id, to expire at
 // expires (the zero Time: never), with one upsert statement
 // (INSERT ... ON CONFLICT (id) DO UPDATE). When expires is already past by
@@ -282,37 +273,26 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			bufPool.Put(buf)
+	// WriteBuffered never passes a nil slice: pgx would send nil as NULL,
+	// and an empty session is an empty bytea.
+	return sessions.WriteBuffered(write, func(data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sessionkit/postgres: write: %w", err)
 		}
-	}()
-	if err := write(buf); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessionkit/postgres: write: %w", err)
-	}
-	data := buf.Bytes()
-	if data == nil {
-		// pgx sends a nil slice as NULL; an empty session is an empty bytea.
-		data = []byte{}
-	}
-	var err error
-	switch {
-	case expires.IsZero():
-		_, err = s.pool.Exec(ctx, s.sqlWrite, id, data, nil)
-	case !expires.After(time.Now()):
-		_, err = s.pool.Exec(ctx, s.sqlDelete, id)
-	default:
-		_, err = s.pool.Exec(ctx, s.sqlWrite, id, data, expires)
-	}
-	if err != nil {
-		return wrap(ctx, "write", err)
-	}
-	return nil
+		var err error
+		switch {
+		case expires.IsZero():
+			_, err = s.pool.Exec(ctx, s.sqlWrite, id, data, nil)
+		case !expires.After(time.Now()):
+			_, err = s.pool.Exec(ctx, s.sqlDelete, id)
+		default:
+			_, err = s.pool.Exec(ctx, s.sqlWrite, id, data, expires)
+		}
+		if err != nil {
+			return wrap(ctx, "write", err)
+		}
+		return nil
+	})
 }
 
 // Read calls read with the content of id, fetched with one SELECT that skips

@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,14 +89,6 @@ func New(client goredis.UniversalClient, opts ...Option) *Store {
 	}
 }
 
-// bufPool recycles the buffers Write collects a session into before it sends
-// it: the writer's output must be complete before anything reaches Redis.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBuffer bounds the buffers kept in bufPool, so that one huge
-// session does not pin its memory in the pool for the life of the process.
-const maxPooledBuffer = 64 << 10
-
 // Write stores what write produces as the content of id, to expire at
 // expires, replacing any previous content in one command:
 // SET key value PXAT ms, or a plain SET (no expiry) when expires is the zero
@@ -117,33 +108,25 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			bufPool.Put(buf)
+	return sessions.WriteBuffered(write, func(data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sessionkit/redis: write: %w", err)
 		}
-	}()
-	if err := write(buf); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessionkit/redis: write: %w", err)
-	}
-	key := s.prefix + id
-	var cmd goredis.Cmder
-	switch {
-	case expires.IsZero():
-		cmd = goredis.NewStatusCmd(ctx, "set", key, buf.Bytes())
-	case !expires.After(time.Now()):
-		cmd = goredis.NewIntCmd(ctx, "del", key)
-	default:
-		cmd = goredis.NewStatusCmd(ctx, "set", key, buf.Bytes(), "pxat", expires.UnixMilli())
-	}
-	if err := s.client.Process(ctx, cmd); err != nil {
-		return wrap(ctx, "write", err)
-	}
-	return nil
+		key := s.prefix + id
+		var cmd goredis.Cmder
+		switch {
+		case expires.IsZero():
+			cmd = goredis.NewStatusCmd(ctx, "set", key, data)
+		case !expires.After(time.Now()):
+			cmd = goredis.NewIntCmd(ctx, "del", key)
+		default:
+			cmd = goredis.NewStatusCmd(ctx, "set", key, data, "pxat", expires.UnixMilli())
+		}
+		if err := s.client.Process(ctx, cmd); err != nil {
+			return wrap(ctx, "write", err)
+		}
+		return nil
+	})
 }
 
 // Read calls read with the content of id, fetched with one GET. It returns
