@@ -45,4 +45,3 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 // Len returns the number of bytes not yet read, as bytes.Reader does, so a
 // caller can size its buffer once.
 func (r *reader) Len() int { return len(r.data) - r.off }
-
