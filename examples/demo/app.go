@@ -1,0 +1,561 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// app is the demo web application: its store, its session manager and its
+// routes. newApp builds it, Handler serves it, Close releases the store.
+type app struct {
+	log        *slog.Logger
+	store      store
+	storeDesc  string
+	handler    http.Handler
+	pages      map[string]*template.Template
+	loginCodec sessions.Serializer[Login]
+	secure     bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// newApp opens the store cfg names, sets up the four kinds of session and
+// the routes. Missing keys are replaced by throwaway ones, with a warning.
+// ctx bounds the opening of a network store only. On error nothing is left
+// open.
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	a := &app{log: cfg.Logger, loginCodec: sessions.Compact[Login](), secure: cfg.Secure}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	a.pages = pages
+
+	encKeys, macKeys := cfg.EncKeys, cfg.MACKeys
+	if len(encKeys) == 0 {
+		encKeys = [][]byte{throwawayKey()}
+		a.log.Warn("no cart encryption key: using a throwaway key; carts will not survive a restart of the demo",
+			"set", "-enc-key or $"+envEncKey+" (hex, 32 bytes)")
+	}
+	if len(macKeys) == 0 {
+		macKeys = [][]byte{throwawayKey()}
+		a.log.Warn("no preferences signing key: using a throwaway key; preferences will not survive a restart of the demo",
+			"set", "-mac-key or $"+envMACKey+" (hex, 32 bytes)")
+	}
+	enc, err := sessions.Encrypt(encKeys[0], encKeys[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("-enc-key: %w", err)
+	}
+	mac, err := sessions.MessageAuthentication(macKeys[0], macKeys[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("-mac-key: %w", err)
+	}
+
+	spec := cfg.Store
+	if spec == "" {
+		spec = defaultStoreSpec()
+	}
+	a.store, a.storeDesc, err = openStore(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+
+	// Every cookie keeps the library defaults (HttpOnly, Path=/,
+	// SameSite=Lax); -secure adds Secure. SameSite=Lax is what protects the
+	// forms below: a browser does not send these cookies with a POST that
+	// another site starts, so a forged form acts as a logged-out visitor.
+	// http.CrossOriginProtection, around everything, also refuses such
+	// POSTs outright, which covers "login CSRF" (a forged login into the
+	// attacker's account) that SameSite alone does not.
+	secure := sessions.WithCookie(func(c *http.Cookie) { c.Secure = cfg.Secure })
+	m, err := sessions.New(
+		sessions.Cookie[Login](loginCookie,
+			sessions.WithStorage(a.store), sessions.WithIdentity(loginID), secure, sessions.WithLogger(a.log)),
+		sessions.Cookie[Cart](cartCookie,
+			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log)),
+		sessions.Cookie[Prefs](prefsCookie,
+			sessions.WithTransformers(mac), secure, sessions.WithLogger(a.log),
+			sessions.WithCookie(func(c *http.Cookie) { c.MaxAge = int(prefsMaxAge / time.Second) })),
+		sessions.Header[APISession](apiHeader,
+			sessions.WithStorage(a.store), sessions.WithIdentity(apiID), sessions.WithLogger(a.log)),
+	)
+	if err != nil {
+		_ = a.store.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /sessions", a.sessionsPage)
+	mux.HandleFunc("POST /sessions/end", a.endSession)
+	mux.HandleFunc("GET /cart", a.cartPage)
+	mux.HandleFunc("POST /cart/add", a.cartAdd)
+	mux.HandleFunc("POST /cart/remove", a.cartRemove)
+	mux.HandleFunc("GET /prefs", a.prefsPage)
+	mux.HandleFunc("POST /prefs", a.prefsSave)
+	mux.HandleFunc("POST /api/login", a.apiLogin)
+	mux.HandleFunc("GET /api/me", a.apiMe)
+	mux.HandleFunc("POST /api/logout", a.apiLogout)
+	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "static/style.css")
+	})
+	a.handler = securityHeaders(http.NewCrossOriginProtection().Handler(m.Handler(limitBody(mux))))
+	return a, nil
+}
+
+// Handler returns the demo's HTTP handler. It is safe for concurrent use.
+func (a *app) Handler() http.Handler { return a.handler }
+
+// StoreDescription says which store the app uses, for the log. It never
+// contains a password.
+func (a *app) StoreDescription() string { return a.storeDesc }
+
+// Close closes the store (and the client of a network store). Call it after
+// the server has stopped; later calls return the first call's result.
+func (a *app) Close() error {
+	a.closeOnce.Do(func() { a.closeErr = a.store.Close() })
+	return a.closeErr
+}
+
+// maxBody bounds request bodies: the forms and the API take a few bytes.
+const maxBody = 16 << 10
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets headers that hold for every response. The pages
+// need no script at all, so the policy allows none; forms post only to this
+// origin, and the pages cannot be framed (clickjacking).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ---- HTML pages ----
+
+// parsePages parses each page template together with the shared layout.
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"money": func(cents int) string { return fmt.Sprintf("€%d.%02d", cents/100, cents%100) },
+		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	}
+	pages := make(map[string]*template.Template)
+	for _, name := range []string{"home", "sessions", "cart", "prefs", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// page is what every HTML page shows: the layout reads the user, theme
+// and cart size; Body is the page's own data.
+type page struct {
+	Title     string
+	User      string // "" when logged out
+	Theme     string
+	CartCount int
+	Body      any
+}
+
+// newPage reads the three browser sessions for the layout. It fails only
+// when the store fails: a missing or untrusted cookie is an empty session.
+func (a *app) newPage(r *http.Request, title string) (page, error) {
+	p := page{Title: title}
+	login, err := sessions.Get[Login](r.Context())
+	switch {
+	case err == nil:
+		p.User = login.User
+	case !errors.Is(err, sessions.ErrNoSession):
+		return p, err
+	}
+	p.Theme = readPrefs(r.Context()).theme()
+	p.CartCount = readCart(r.Context()).count()
+	return p, nil
+}
+
+// readPrefs returns the preferences; anything the browser sends that does
+// not verify is the default. Prefs are client-side, so Get fails only with
+// ErrNoSession.
+func readPrefs(ctx context.Context) Prefs {
+	p, _ := sessions.Get[Prefs](ctx)
+	return p
+}
+
+// readCart returns the cart; anything the browser sends that does not
+// decrypt is an empty cart.
+func readCart(ctx context.Context) Cart {
+	c, _ := sessions.Get[Cart](ctx)
+	return c
+}
+
+// render writes the page name with status. The page is rendered to memory
+// first, so a template error is a clean 500, not half a page.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := a.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		a.fail(w, r, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store") // pages show session data
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// renderError answers with an error page that explains msg to the visitor.
+func (a *app) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p, err := a.newPage(r, http.StatusText(status))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p.Body = msg
+	a.render(w, r, status, "error", p)
+}
+
+// fail answers 500 and logs err. The errors reaching here come from the
+// store, the sessions package or a template; none contains an id or a
+// session value.
+func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Error("demo: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	http.Error(w, "internal server error", http.StatusInternalServerError)
+}
+
+func seeOther(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	p, err := a.newPage(r, "Home")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The API examples on the page use the address the browser used.
+	origin := "http://" + r.Host
+	if r.TLS != nil || a.secure {
+		origin = "https://" + r.Host
+	}
+	p.Body = struct{ Store, Origin string }{a.storeDesc, origin}
+	a.render(w, r, http.StatusOK, "home", p)
+}
+
+// login signs the browser in as the posted user name. There are no
+// passwords: this demo is about sessions, not authentication.
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	if !validUser(user) {
+		a.renderError(w, r, http.StatusBadRequest, fmt.Sprintf("A user name is 1 to %d letters, digits, dots, dashes or underscores.", maxUserLen))
+		return
+	}
+	ctx := r.Context()
+	l := Login{User: user, Since: time.Now().UTC().Truncate(time.Second), Agent: shortAgent(r.UserAgent())}
+	if err := sessions.Set(ctx, l); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// If the browser arrived with a valid session (its own from an earlier
+	// login, or one an attacker planted in it), Set kept that id. Renew
+	// moves the session to a fresh id and removes the old one, so an id
+	// known before the login is worthless after it: the defence against
+	// session fixation.
+	if err := sessions.Renew[Login](ctx); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/")
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	if err := sessions.Clear[Login](r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/")
+}
+
+// ---- the sessions page ----
+
+// userSession is one of a user's Login sessions, found in the store.
+type userSession struct {
+	id    string // a bearer secret: never rendered
+	login Login
+}
+
+// sessionRow is what the sessions page shows of a session.
+type sessionRow struct {
+	Fingerprint string
+	Since       time.Time
+	Agent       string
+	Current     bool
+}
+
+// maxEntry bounds what the sessions page reads of one entry. A Login is a
+// few hundred bytes.
+const maxEntry = 8 << 10
+
+// fingerprint names a session on the page and in forms without revealing
+// its id: the first 12 hex characters (48 bits) of the id's SHA-256.
+func fingerprint(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// validFingerprint reports whether s has the form fingerprint returns.
+func validFingerprint(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionsOf returns the live Login sessions of user, newest first.
+//
+// It walks every entry of the store, which suits a demo and small sites; a
+// large site would keep an index from user to ids beside the sessions.
+// Entries that vanish or expire during the walk, API sessions and entries
+// that do not decode as a Login are skipped.
+func (a *app) sessionsOf(ctx context.Context, user string) ([]userSession, error) {
+	var out []userSession
+	for id, err := range a.store.List(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(id, loginIDPrefix) {
+			continue
+		}
+		var data []byte
+		err := a.store.Read(ctx, id, func(r io.Reader) error {
+			var err error
+			data, err = io.ReadAll(io.LimitReader(r, maxEntry))
+			return err
+		})
+		switch {
+		case errors.Is(err, sessions.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		l, err := a.loginCodec.Deserialize(string(data))
+		if err != nil || l.User != user {
+			continue
+		}
+		out = append(out, userSession{id: id, login: l})
+	}
+	slices.SortFunc(out, func(x, y userSession) int {
+		if c := y.login.Since.Compare(x.login.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(fingerprint(x.id), fingerprint(y.id))
+	})
+	return out, nil
+}
+
+// currentLogin returns the signed-in user's session and its id. ok is false
+// when the browser is not signed in; err is a store failure.
+func currentLogin(ctx context.Context) (l Login, id string, ok bool, err error) {
+	l, err = sessions.Get[Login](ctx)
+	if errors.Is(err, sessions.ErrNoSession) {
+		return l, "", false, nil
+	}
+	if err != nil {
+		return l, "", false, err
+	}
+	id, err = sessions.ID[Login](ctx)
+	if err != nil {
+		return l, "", false, err
+	}
+	return l, id, true, nil
+}
+
+func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	login, current, ok, err := currentLogin(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok {
+		seeOther(w, r, "/")
+		return
+	}
+	list, err := a.sessionsOf(ctx, login.User)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows := make([]sessionRow, len(list))
+	for i, s := range list {
+		rows[i] = sessionRow{Fingerprint: fingerprint(s.id), Since: s.login.Since, Agent: s.login.Agent, Current: s.id == current}
+	}
+	p, err := a.newPage(r, "Your sessions")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p.Body = rows
+	a.render(w, r, http.StatusOK, "sessions", p)
+}
+
+// endSession ends one of the signed-in user's sessions, named by its
+// fingerprint. Only the user's own sessions can be found this way.
+func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fp := r.PostFormValue("session")
+	if !validFingerprint(fp) {
+		a.renderError(w, r, http.StatusBadRequest, "That is not a session fingerprint.")
+		return
+	}
+	login, current, ok, err := currentLogin(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok {
+		a.renderError(w, r, http.StatusUnauthorized, "Log in to manage your sessions.")
+		return
+	}
+	list, err := a.sessionsOf(ctx, login.User)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(list, func(s userSession) bool { return fingerprint(s.id) == fp })
+	if i < 0 {
+		a.renderError(w, r, http.StatusNotFound, "You have no such session; it may have ended already.")
+		return
+	}
+	id := list[i].id
+	// Invalidate removes the entry at once; the other browser's next
+	// request finds no session and its cookie is cleared. Ending the
+	// current session also clears it, as logout does.
+	if err := sessions.Invalidate[Login](ctx, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if id == current {
+		seeOther(w, r, "/")
+		return
+	}
+	seeOther(w, r, "/sessions")
+}
+
+// ---- the cart ----
+
+func (a *app) cartPage(w http.ResponseWriter, r *http.Request) {
+	p, err := a.newPage(r, "Cart")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lines := readCart(r.Context()).lines()
+	total := 0
+	for _, l := range lines {
+		total += l.TotalCents
+	}
+	p.Body = struct {
+		Catalog    []product
+		Lines      []cartLine
+		TotalCents int
+	}{catalog, lines, total}
+	a.render(w, r, http.StatusOK, "cart", p)
+}
+
+// changeCart adds delta (+1 or -1) of the posted product to the cart.
+func (a *app) changeCart(w http.ResponseWriter, r *http.Request, delta int) {
+	code := r.PostFormValue("product")
+	if _, ok := findProduct(code); !ok {
+		a.renderError(w, r, http.StatusBadRequest, "There is no such product.")
+		return
+	}
+	ctx := r.Context()
+	items := make(map[string]int)
+	for _, l := range readCart(ctx).lines() {
+		items[l.Product.Code] = l.Quantity
+	}
+	items[code] = min(items[code]+delta, maxQuantity)
+	if items[code] <= 0 {
+		delete(items, code)
+	}
+	var err error
+	if len(items) == 0 {
+		err = sessions.Clear[Cart](ctx) // no cookie for an empty cart
+	} else {
+		err = sessions.Set(ctx, Cart{Items: items})
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/cart")
+}
+
+func (a *app) cartAdd(w http.ResponseWriter, r *http.Request)    { a.changeCart(w, r, +1) }
+func (a *app) cartRemove(w http.ResponseWriter, r *http.Request) { a.changeCart(w, r, -1) }
+
+// ---- preferences ----
+
+func (a *app) prefsPage(w http.ResponseWriter, r *http.Request) {
+	p, err := a.newPage(r, "Preferences")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p.Body = themes
+	a.render(w, r, http.StatusOK, "prefs", p)
+}
+
+func (a *app) prefsSave(w http.ResponseWriter, r *http.Request) {
+	theme := r.PostFormValue("theme")
+	if !slices.Contains(themes, theme) {
+		a.renderError(w, r, http.StatusBadRequest, "There is no such theme.")
+		return
+	}
+	if err := sessions.Set(r.Context(), Prefs{Theme: theme}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/prefs")
+}
