@@ -71,7 +71,11 @@ func TestChangesAreCommittedBeforeTheFirstByte(t *testing.T) {
 			m := mustNew(t, sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store))))
 			var savesAtStart int
 			var lateErr error
+			// A flushed response reaches the client before the handler
+			// returns: wait for the handler before reading what it saw.
+			done := make(chan struct{})
 			srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(done)
 				if err := sessions.Set(r.Context(), Login{User: "ann"}); err != nil {
 					t.Error(err)
 				}
@@ -85,6 +89,7 @@ func TestChangesAreCommittedBeforeTheFirstByte(t *testing.T) {
 				t.Fatal(err)
 			}
 			res.Body.Close()
+			<-done
 			if tc.name != "return" && savesAtStart != 1 {
 				t.Fatalf("storage writes when the response started: %d; want 1", savesAtStart)
 			}
@@ -181,6 +186,24 @@ func TestCommitFailureGoesToTheErrorHandler(t *testing.T) {
 	}
 	if sc := rec.Header()["Set-Cookie"]; len(sc) != 0 {
 		t.Fatalf("Set-Cookie %q sent after a failed commit; want none (nothing half-sent)", sc)
+	}
+}
+
+func TestErrorHandlerMayUseTheSessions(t *testing.T) {
+	store := newMapStore()
+	store.failSave = errStoreDown
+	var clearErr error
+	m := mustNew(t, sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store)),
+		sessions.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			// A deadlock here would hang the test until its timeout.
+			clearErr = sessions.Clear[Login](r.Context())
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})))
+	rec := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessions.Set(r.Context(), Login{User: "ann"})
+	}))).get("/")
+	if rec.Code != http.StatusServiceUnavailable || !errors.Is(clearErr, sessions.ErrTooLate) {
+		t.Fatalf("status %d, Clear in the error handler = %v; want 503 and ErrTooLate", rec.Code, clearErr)
 	}
 }
 

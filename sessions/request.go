@@ -76,11 +76,29 @@ func lookup[T any](ctx context.Context) (*slot[T], error) {
 // response may go on; when it may not, the error handler has answered.
 func (st *requestState) commit() bool {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.committed {
+		st.mu.Unlock()
 		return !st.failed
 	}
 	st.committed = true
+	p, err := st.prepareLocked()
+	if err != nil {
+		st.failed = true
+	}
+	st.mu.Unlock()
+	if err != nil {
+		// Outside the lock: an error handler may call Get or Clear (which
+		// then answer ErrTooLate), and must not deadlock doing so.
+		st.fail(p, err)
+		return false
+	}
+	return true
+}
+
+// prepareLocked performs every slot's storage changes and then edits the
+// response headers; on failure it returns the failing provider and touches
+// no header.
+func (st *requestState) prepareLocked() (*providerBase, error) {
 	ctx := st.r.Context()
 	for i, p := range st.m.providers {
 		if st.slots[i] == nil && p.base().sliding {
@@ -96,8 +114,7 @@ func (st *requestState) commit() bool {
 		}
 		e, err := s.prepare(ctx)
 		if err != nil {
-			st.fail(s.provider(), err)
-			return false
+			return s.provider(), err
 		}
 		all = append(all, e)
 	}
@@ -111,13 +128,12 @@ func (st *requestState) commit() bool {
 			p.sendClear(h)
 		}
 	}
-	return true
+	return nil, nil
 }
 
 // fail answers the request through p's error handler. The headers the
 // application set stay; no session header is added.
 func (st *requestState) fail(p *providerBase, err error) {
-	st.failed = true
 	err = fmt.Errorf("sessions: commit %s %q: %w", p.kind, p.name, err)
 	if p.errorHandler != nil {
 		p.errorHandler(st.w, st.r, err)

@@ -41,6 +41,12 @@ func BenchmarkRequestOverhead(b *testing.B) {
 	const batch = 32
 	for _, tc := range requestCases(b) {
 		b.Run(tc.name, func(b *testing.B) {
+			// Untimed warm-up, so the first case measured in a fresh
+			// process does not also pay for heap growth and cold caches.
+			for range 20 * batch {
+				serveOnce(bareHandler, tc.cookie)
+				serveOnce(tc.h, tc.cookie)
+			}
 			var bare, withSessions time.Duration
 			for b.Loop() {
 				t0 := time.Now()
