@@ -26,12 +26,8 @@ func Get[T any](ctx context.Context) (T, error) {
 		return zero, err
 	}
 	defer s.st.mu.Unlock()
-	s.load()
-	switch {
-	case s.loadErr != nil:
-		return zero, s.loadErr
-	case !s.present:
-		return zero, ErrNoSession
+	if err := s.current(); err != nil {
+		return zero, err
 	}
 	return s.value, nil
 }
@@ -45,15 +41,7 @@ func Get[T any](ctx context.Context) (T, error) {
 // client-side cookie would exceed MaxCookieSize (nothing is sent then), the
 // serializer's error, or a storage error from reading the current session.
 func Set[T any](ctx context.Context, v T) error {
-	s, err := lookup[T](ctx)
-	if err != nil {
-		return err
-	}
-	defer s.st.mu.Unlock()
-	if s.st.committed {
-		return ErrTooLate
-	}
-	return s.set(v)
+	return change(ctx, func(s *slot[T]) error { return s.set(v) })
 }
 
 // Clear ends the session of type T: the response tells the client to forget
@@ -62,16 +50,7 @@ func Set[T any](ctx context.Context, v T) error {
 // later in the same request starts a new session with a new id. Clear
 // returns ErrTooLate once the response has started.
 func Clear[T any](ctx context.Context) error {
-	s, err := lookup[T](ctx)
-	if err != nil {
-		return err
-	}
-	defer s.st.mu.Unlock()
-	if s.st.committed {
-		return ErrTooLate
-	}
-	s.clearSession()
-	return nil
+	return change(ctx, func(s *slot[T]) error { s.clearSession(); return nil })
 }
 
 // GetOrSet returns the session of type T, or, when there is none, sets the
@@ -98,15 +77,7 @@ func GetOrSet[T any](ctx context.Context, create func() T) (T, error) {
 // It returns ErrNoSession when there is no session to renew and ErrTooLate
 // once the response has started.
 func Renew[T any](ctx context.Context) error {
-	s, err := lookup[T](ctx)
-	if err != nil {
-		return err
-	}
-	defer s.st.mu.Unlock()
-	if s.st.committed {
-		return ErrTooLate
-	}
-	return s.renew()
+	return change(ctx, (*slot[T]).renew)
 }
 
 // ID returns the id of the server-side session of type T: the id the
@@ -122,12 +93,8 @@ func ID[T any](ctx context.Context) (string, error) {
 	if s.p.storage == nil {
 		return "", fmt.Errorf("sessions: %s %q is kept client-side and has no id", s.p.kind, s.p.name)
 	}
-	s.load()
-	switch {
-	case s.loadErr != nil:
-		return "", s.loadErr
-	case !s.present:
-		return "", ErrNoSession
+	if err := s.current(); err != nil {
+		return "", err
 	}
 	return s.id, nil
 }
@@ -158,4 +125,18 @@ func Invalidate[T any](ctx context.Context, id string) error {
 		s.clearSession()
 	}
 	return nil
+}
+
+// change applies a session change under the request's lock, refusing it
+// once the response has started.
+func change[T any](ctx context.Context, f func(*slot[T]) error) error {
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return err
+	}
+	defer s.st.mu.Unlock()
+	if s.st.committed {
+		return ErrTooLate
+	}
+	return f(s)
 }

@@ -265,6 +265,19 @@ func (s *slot[T]) load() {
 	}
 }
 
+// current loads the session and reports why there is none: a storage
+// failure, or ErrNoSession.
+func (s *slot[T]) current() error {
+	s.load()
+	switch {
+	case s.loadErr != nil:
+		return s.loadErr
+	case !s.present:
+		return ErrNoSession
+	}
+	return nil
+}
+
 func (s *slot[T]) decode(data string) bool {
 	v, err := s.p.serializer.Deserialize(data)
 	if err != nil {
@@ -277,35 +290,24 @@ func (s *slot[T]) decode(data string) bool {
 
 func (s *slot[T]) expires() time.Time { return s.st.m.now().Add(s.p.lifetime) }
 
-// wireValue builds what a client-side session sends: embedded expiry,
-// transformers in order, escape.
+// wireValue builds what a client-side session sends: the embedded expiry
+// and the serialized value, through the transformers.
 func (s *slot[T]) wireValue(serialized string) (string, error) {
-	v := embedExpiry(s.expires(), serialized)
-	for _, t := range s.p.transformers {
-		var err error
-		if v, err = t.TransformWrite(s.p.name, v); err != nil {
-			return "", fmt.Errorf("sessions: %s %q: transform: %w", s.p.kind, s.p.name, err)
-		}
-	}
-	v = escapeValue(v)
-	if !s.p.fits(v) {
-		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, s.p.kind, s.p.name, len(s.p.name)+len(v), MaxCookieSize)
-	}
-	return v, nil
+	return s.p.encodeWire(embedExpiry(s.expires(), serialized))
 }
 
-// idValue builds what a server-side session sends: its id, transformed.
-func (s *slot[T]) idValue(id string) (string, error) {
-	v := id
-	for _, t := range s.p.transformers {
+// encodeWire is the write side of the wire format: transformers in order,
+// escape, size check. Its reverse is parseIncoming.
+func (p *providerBase) encodeWire(v string) (string, error) {
+	for _, t := range p.transformers {
 		var err error
-		if v, err = t.TransformWrite(s.p.name, v); err != nil {
-			return "", fmt.Errorf("sessions: %s %q: transform: %w", s.p.kind, s.p.name, err)
+		if v, err = t.TransformWrite(p.name, v); err != nil {
+			return "", fmt.Errorf("sessions: %s %q: transform: %w", p.kind, p.name, err)
 		}
 	}
 	v = escapeValue(v)
-	if !s.p.fits(v) {
-		return "", fmt.Errorf("%w: %s %q id would be %d bytes, over %d", ErrTooLarge, s.p.kind, s.p.name, len(s.p.name)+len(v), MaxCookieSize)
+	if !p.fits(v) {
+		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, len(p.name)+len(v), MaxCookieSize)
 	}
 	return v, nil
 }
@@ -371,12 +373,8 @@ func (s *slot[T]) clearSession() {
 }
 
 func (s *slot[T]) renew() error {
-	s.load()
-	if s.loadErr != nil {
-		return s.loadErr
-	}
-	if !s.present {
-		return ErrNoSession
+	if err := s.current(); err != nil {
+		return err
 	}
 	if s.p.storage == nil {
 		wire, err := s.wireValue(s.raw)
@@ -412,7 +410,7 @@ func (s *slot[T]) prepare(ctx context.Context) (headerEdit, error) {
 	}
 	var e headerEdit
 	if s.write {
-		wire, err := s.idValue(s.id)
+		wire, err := s.p.encodeWire(s.id)
 		if err != nil {
 			return e, err
 		}
@@ -455,7 +453,7 @@ func (s *slot[T]) slide(ctx context.Context) {
 		case err != nil:
 			s.slideFailed(err)
 		default:
-			wire, err := s.idValue(id)
+			wire, err := s.p.encodeWire(id)
 			if err != nil {
 				s.slideFailed(err)
 				return
