@@ -378,38 +378,12 @@ func TestFailingWriterOpensNoWriteTransaction(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Errorf("Write = %v, want the writer's error", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("a Write whose writer failed waited for the write transaction")
 	}
 	hold.Rollback()
 	if got, err := read(s, "id"); err != nil || got != "old" {
 		t.Errorf("after the failed Write: %q, %v; want the old content", got, err)
-	}
-}
-
-func TestContextCanceledWhileQueuedChangesNothing(t *testing.T) {
-	db := ownDB(t)
-	s := newStore(t, db)
-	hold, err := db.Begin(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.Write(c, "queued", time.Time{}, func(w io.Writer) error {
-			_, err := io.WriteString(w, "x")
-			return err
-		})
-	}()
-	time.Sleep(20 * time.Millisecond) // let the Write queue behind hold
-	cancel()
-	hold.Rollback()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Write = %v, want context.Canceled", err)
-	}
-	if _, err := read(s, "queued"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read after the canceled Write = %v, want ErrNotFound", err)
 	}
 }
 

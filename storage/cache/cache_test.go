@@ -302,7 +302,7 @@ func spawn(wg *sync.WaitGroup, f func()) {
 // waitFor polls cond until it holds or a generous deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)
@@ -570,7 +570,7 @@ func TestLoadStartedDuringAMutationIsNotShared(t *testing.T) {
 		if got != "" {
 			t.Errorf("a Read after Invalidate returned got %q, want ErrNotFound", got)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Error("a Read after Invalidate returned is waiting for a load that started before")
 	}
 	close(g.open)

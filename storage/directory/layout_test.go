@@ -1,7 +1,9 @@
 package directory
 
 import (
+	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -273,7 +275,26 @@ func TestCloseStopsSweeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond) // let it sweep a few times
+	// Close a sweeper that has done work: wait until it removed an
+	// expired entry.
+	path := filepath.Join(s.Root(), relPath("swept"))
+	err = s.Write(context.Background(), "swept", time.Now().Add(time.Millisecond), func(w io.Writer) error {
+		_, err := io.WriteString(w, "x")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background sweeper removed no expired entry within 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

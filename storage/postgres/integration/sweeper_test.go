@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -66,60 +65,79 @@ func TestDeleteExpiredHonoursWithBatchSize(t *testing.T) {
 	}
 }
 
-func sweeperGoroutines() int {
-	buf := make([]byte, 4<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "postgres.(*Store).sweepLoop(")
+// sweepsOf counts the sweep statements the log holds for table.
+func (l *queryLog) sweepsOf(table string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ident := pgx.Identifier{table}.Sanitize()
+	n := 0
+	for _, q := range l.queries {
+		if strings.Contains(q, ident) && strings.Contains(q, "FOR UPDATE SKIP LOCKED") {
+			n++
+		}
+	}
+	return n
 }
 
-// waitSweepers waits up to two seconds for want sweeper goroutines (a
-// goroutine just started may not show in a stack dump yet) and returns how
-// many there are.
-func waitSweepers(want int) int {
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		n := sweeperGoroutines()
-		if n == want || time.Now().After(deadline) {
-			return n
+// waitFor polls cond until it holds, failing t after a deadline no healthy
+// run comes near.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
+// witnessSweeps starts a second Store with a short sweep interval on a
+// table of its own and waits until its sweeper has run n more times: proof
+// that time passed in which any other running sweeper of that interval
+// would have swept too, however slow the machine.
+func witnessSweeps(t *testing.T, pool *pgxpool.Pool, log *queryLog, n int) {
+	t.Helper()
+	_, table := newStore(t, pool, postgres.WithSweepInterval(witnessInterval))
+	start := log.sweepsOf(table)
+	waitFor(t, "the witness sweeper runs", func() bool { return log.sweepsOf(table) >= start+n })
+}
+
+const witnessInterval = 20 * time.Millisecond
+
 func TestBackgroundSweeperRemovesExpiredRowsAndStopsOnClose(t *testing.T) {
-	pool := newPool(t, containers.Postgres(t), nil)
-	before := sweeperGoroutines()
-	s, table := newStore(t, pool, postgres.WithSweepInterval(20*time.Millisecond))
-	if got := waitSweepers(before + 1); got != before+1 {
-		t.Fatalf("%d sweeper goroutines after New, want %d", got, before+1)
-	}
+	log := &queryLog{}
+	pool := newPool(t, containers.Postgres(t), log)
+	s, table := newStore(t, pool, postgres.WithSweepInterval(witnessInterval))
 	insertRows(t, pool, table, "expired", 300, -time.Hour)
 	insertRows(t, pool, table, "live", 10, time.Hour)
-	deadline := time.Now().Add(10 * time.Second)
-	for countRows(t, pool, table) != 10 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the background sweeper left %d rows after 10s, want the 10 live ones", countRows(t, pool, table))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, "the background sweeper leaves the 10 live rows", func() bool { return countRows(t, pool, table) == 10 })
 
 	s.Close()
-	if got := sweeperGoroutines(); got != before {
-		t.Errorf("%d sweeper goroutines after Close, want %d: Close must stop and wait for the sweeper", got, before)
-	}
+	// Close waits for the sweeper to return, and a statement is logged
+	// before it is sent: no sweep of table may start from here on.
+	after := log.sweepsOf(table)
 	insertRows(t, pool, table, "later", 5, -time.Hour)
-	time.Sleep(200 * time.Millisecond)
+	witnessSweeps(t, pool, log, 3)
+	if got := log.sweepsOf(table); got != after {
+		t.Errorf("%d sweeps of the table after Close returned: Close must stop and wait for the sweeper", got-after)
+	}
 	if got := countRows(t, pool, table); got != 15 {
-		t.Errorf("%d rows 200ms after Close, want 15: a sweeper still deletes", got)
+		t.Errorf("%d rows after Close, want 15: a sweeper still deletes", got)
 	}
 }
 
 func TestNoBackgroundSweeperWithIntervalZero(t *testing.T) {
-	pool := newPool(t, containers.Postgres(t), nil)
-	before := sweeperGoroutines()
-	newStore(t, pool, postgres.WithSweepInterval(0))
-	if got := waitSweepers(before + 1); got != before {
-		t.Errorf("WithSweepInterval(0) started a sweeper (%d goroutines, %d before)", got, before)
+	log := &queryLog{}
+	pool := newPool(t, containers.Postgres(t), log)
+	_, table := newStore(t, pool, postgres.WithSweepInterval(0))
+	insertRows(t, pool, table, "expired", 5, -time.Hour)
+	witnessSweeps(t, pool, log, 3)
+	if got := log.sweepsOf(table); got != 0 {
+		t.Errorf("WithSweepInterval(0) swept %d times while another sweeper ran three", got)
+	}
+	if got := countRows(t, pool, table); got != 5 {
+		t.Errorf("%d rows left, want the 5 expired ones nobody swept", got)
 	}
 }
 
@@ -153,14 +171,20 @@ func TestSweepNeverDeletesARowRewrittenConcurrently(t *testing.T) {
 		n, err := s.DeleteExpired(ctx)
 		done <- result{n, err}
 	}()
-	// Give the sweep time to reach the row the open transaction holds.
-	time.Sleep(300 * time.Millisecond)
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
+	// The sweep skips the row the open transaction holds (SKIP LOCKED), so
+	// it finishes while the row is still locked; one that waited for the
+	// lock would never finish before the commit below.
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the sweep waited for the row an open transaction holds: it must skip locked rows")
 	}
-	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if v, err := readString(ctx, s, "r1"); err != nil || v != "live" {
 		t.Errorf("after a sweep raced the Write that revived it, Read = %q, %v; want \"live\"", v, err)
