@@ -22,15 +22,18 @@
 //     type (a string where an int is now, a struct where a map is now, a
 //     list of strings where a list of ints is now...) is left zero, and the
 //     rest of the value is kept. The same holds for a number the field's
-//     type cannot hold exactly: 300 in an int8, -1 in a uint, 0.1 (written
-//     by a float64) in a float32, and for a list whose length differs from
-//     an array's. The field is never set to a wrong value: the text says
+//     type cannot hold: 300 in an int8, -1 in a uint, math.Pi (written by
+//     a float64) in a float32, and for a list whose length differs from an
+//     array's. The field is never set to a wrong value: the text says
 //     which kind each value is, so a mismatch is always seen, and the
 //     whole field is then skipped and left zero, however deep inside it
 //     the mismatch was.
 //   - Integer kinds are one kind: a field may change among int, int8...
 //     int64, uint... uintptr and keeps every value its new type can hold.
-//     float32 and float64 are one kind the same way. Named types are their
+//     float32 and float64 are one kind the same way: a float is read as the
+//     decimal its text says, which a float32 holds when that decimal is
+//     also the shortest form of a float32 (0.1, 0.5, 1e+10, but not
+//     math.Pi). Named types are their
 //     kind: type Role string reads a string. time.Duration is a kind of its
 //     own, not an integer (seconds read as nanoseconds would be a wrong
 //     value), as are time.Time, strings, byte slices and arrays (which

@@ -207,7 +207,9 @@ func (d *decoder) decodeStruct(p *plan, v reflect.Value, depth int) error {
 			return err
 		}
 		prev = key
-		for len(fields) > 0 && fields[0].key < key {
+		// Usually the next field of the plan is the one: test equality
+		// first, which is cheaper than ordering.
+		for len(fields) > 0 && fields[0].key != key && fields[0].key < key {
 			fields = fields[1:]
 		}
 		if len(fields) == 0 || fields[0].key != key {
@@ -397,8 +399,9 @@ func (d *decoder) decodeInteger(p *plan, v reflect.Value) error {
 // decodeFloat reads the float after its tag. The text must be the shortest
 // form of a float32 or a float64: of the plan's size, or of the other size
 // when the field changed between them. A float64 reads a float32's text
-// as the decimal it says; a float32 cannot hold a float64's text exactly,
-// which makes it a mismatch.
+// as the decimal it says; a float32 reads a float64's text only when it is
+// also a float32's shortest form (0.1, not math.Pi), else it is a
+// mismatch. The exact decode takes only texts of the plan's own size.
 func (d *decoder) decodeFloat(p *plan, v reflect.Value) error {
 	start := d.pos
 	tok, ok := d.token()
