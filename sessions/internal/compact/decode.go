@@ -229,8 +229,13 @@ func (d *decoder) decodeStruct(p *plan, v reflect.Value, depth int) error {
 		err = d.decode(f.plan, fv, depth)
 		if err == errMismatch && !d.exact {
 			// The field's type changed: leave it zero, whatever part
-			// of it was decoded, and skip the value it had.
-			fv.SetZero()
+			// of it was decoded, and skip the value it had. A struct
+			// is still zero here (decodeStruct catches the mismatches
+			// of its own fields), and must not be set: an embedded
+			// struct of an unexported type is read-only to reflect.
+			if f.plan.kind != kindStruct {
+				fv.SetZero()
+			}
 			d.pos = start
 			err = d.skip(depth)
 		}

@@ -227,6 +227,13 @@ func TestChangedTypeLeavesTheFieldZero(t *testing.T) {
 		{"only the retyped field of a struct in a map", retypedKeeps(
 			map[string]item{"a": {"pear", 2}}, map[string]itemV2{"a": {Name: "pear"}})},
 		{"only the retyped field of a struct behind a pointer", retypedKeeps(&item{"pear", 2}, &itemV2{Name: "pear"})},
+		{"embedded struct of an unexported type", evolves(struct {
+			A string
+			E int `session:"embedded"`
+		}{"a", 1}, struct {
+			A string
+			embedded
+		}{A: "a"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.run)
