@@ -28,6 +28,10 @@ import "github.com/sessionkit/sessionkit/sessions/internal/compact"
 //     an int8 leaves it zero).
 //   - Renaming a type, or a named type of the same kind, changes nothing.
 //
+// A session read so keeps only the fields its type knows when it is written
+// again: after a deploy that removes a field and its rollback, the field is
+// zero in the sessions written in between.
+//
 // Deserialize fails only when the text is not of the grammar, not in its
 // canonical form, or when the root value itself is of another kind; the
 // middleware then sees "no session". Texts of the previous, positional

@@ -40,8 +40,12 @@
 //     read each other), and bools. A pointer is a kind of its own too:
 //     changing T to *T leaves the field zero.
 //
+// A value read so holds only the fields its type knows, and is written
+// again without the others: after a deploy that removed a field and its
+// rollback, the field is zero in the sessions written in between.
+//
 // Only when the root value itself is of another kind, or the text is not
-// in the grammar, does decoding fail. The failure is an error, never a
+// in the grammar or not in its canonical form, does decoding fail. The failure is an error, never a
 // panic, for any input, and the zero value is returned with it.
 //
 // # What is encoded
@@ -91,7 +95,7 @@
 //	        | "!" base64 "|"                   ; []byte, [N]byte
 //	        | "@" time "|"                     ; time.Time
 //	        | "$" integer "|"                  ; time.Duration
-//	        | "~"                              ; nil pointer, slice, map
+//	        | "~"                              ; nil pointer, slice, []byte, map
 //	        | "&" value                        ; non-nil pointer
 //	        | "[" count "|" *value             ; slice, array
 //	        | "{" count "|" *(value value)     ; map: key, then value

@@ -30,6 +30,7 @@ var fuzzTypes = []struct {
 	{"session", fuzzDecodeAs[session]},
 	{"sessionV2", fuzzDecodeAs[sessionV2]},
 	{"kinds", fuzzDecodeAs[kinds]},
+	{"kindsV2", fuzzDecodeAs[kindsV2]},
 	{"node", fuzzDecodeAs[*node]},
 	{"list", fuzzDecodeAs[list]},
 	{"floats", fuzzDecodeAs[struct {
