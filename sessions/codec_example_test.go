@@ -23,7 +23,7 @@ func ExampleCompact() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(text[6:]) // after the 6-character fingerprint of Login's shape
+	fmt.Println(text)
 
 	login, err := codec.Deserialize(text)
 	if err != nil {
@@ -31,12 +31,26 @@ func ExampleCompact() {
 	}
 	fmt.Println(login.User, login.Roles, login.Expires)
 
-	// A text written for another type (or tampered with) is an error, which
-	// the middleware turns into "no session".
-	_, err = codec.Deserialize("xxxxxx" + text[6:])
+	// The next deploy renames User (its tag keeps the old key), drops
+	// Expires, and adds Theme: sessions written before it still read.
+	type LoginV2 struct {
+		Name  string `session:"User"`
+		Roles []string
+		Theme string
+	}
+	v2, err := sessions.Compact[LoginV2]().Deserialize(text)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%+v\n", v2)
+
+	// A text that is not of the grammar is an error, which the middleware
+	// turns into "no session".
+	_, err = codec.Deserialize("xxxxxx" + text)
 	fmt.Println(err != nil)
 	// Output:
-	// Ann+Smith|2|admin|editor|1767873600|
+	// 2(Expires@1767873600|Roles[2|:admin|:editor|User:Ann+Smith|)
 	// Ann Smith [admin editor] 2026-01-08 12:00:00 +0000 UTC
+	// {Name:Ann Smith Roles:[admin editor] Theme:}
 	// true
 }
