@@ -44,6 +44,11 @@ func CapabilitiesOf(s Storage) Capabilities {
 // silently lose the capability. Go cannot add methods to a value at run time,
 // so Compose picks one of 2^6 generated types.
 //
+// The result also has a method Unwrap() Storage that returns base, as the
+// types of felixge/httpsnoop do for http.ResponseWriter: a wrapper recovers
+// its own value from what Compose returned (to offer statistics, say), and
+// tools can look through a stack of wrappers.
+//
 // base must not be nil. The result is safe for concurrent use when base and
 // the capabilities are.
 func Compose(base Storage, c Capabilities) Storage {

@@ -12,17 +12,23 @@ type composed00 struct {
 	Storage
 }
 
+func (c composed00) Unwrap() Storage { return c.Storage }
+
 // composed01 is a Storage that is also Toucher.
 type composed01 struct {
 	Storage
 	Toucher
 }
 
+func (c composed01) Unwrap() Storage { return c.Storage }
+
 // composed02 is a Storage that is also Lister.
 type composed02 struct {
 	Storage
 	Lister
 }
+
+func (c composed02) Unwrap() Storage { return c.Storage }
 
 // composed03 is a Storage that is also Toucher, Lister.
 type composed03 struct {
@@ -31,11 +37,15 @@ type composed03 struct {
 	Lister
 }
 
+func (c composed03) Unwrap() Storage { return c.Storage }
+
 // composed04 is a Storage that is also Sweeper.
 type composed04 struct {
 	Storage
 	Sweeper
 }
+
+func (c composed04) Unwrap() Storage { return c.Storage }
 
 // composed05 is a Storage that is also Toucher, Sweeper.
 type composed05 struct {
@@ -44,12 +54,16 @@ type composed05 struct {
 	Sweeper
 }
 
+func (c composed05) Unwrap() Storage { return c.Storage }
+
 // composed06 is a Storage that is also Lister, Sweeper.
 type composed06 struct {
 	Storage
 	Lister
 	Sweeper
 }
+
+func (c composed06) Unwrap() Storage { return c.Storage }
 
 // composed07 is a Storage that is also Toucher, Lister, Sweeper.
 type composed07 struct {
@@ -59,11 +73,15 @@ type composed07 struct {
 	Sweeper
 }
 
+func (c composed07) Unwrap() Storage { return c.Storage }
+
 // composed08 is a Storage that is also io.Closer.
 type composed08 struct {
 	Storage
 	io.Closer
 }
+
+func (c composed08) Unwrap() Storage { return c.Storage }
 
 // composed09 is a Storage that is also Toucher, io.Closer.
 type composed09 struct {
@@ -72,12 +90,16 @@ type composed09 struct {
 	io.Closer
 }
 
+func (c composed09) Unwrap() Storage { return c.Storage }
+
 // composed10 is a Storage that is also Lister, io.Closer.
 type composed10 struct {
 	Storage
 	Lister
 	io.Closer
 }
+
+func (c composed10) Unwrap() Storage { return c.Storage }
 
 // composed11 is a Storage that is also Toucher, Lister, io.Closer.
 type composed11 struct {
@@ -87,12 +109,16 @@ type composed11 struct {
 	io.Closer
 }
 
+func (c composed11) Unwrap() Storage { return c.Storage }
+
 // composed12 is a Storage that is also Sweeper, io.Closer.
 type composed12 struct {
 	Storage
 	Sweeper
 	io.Closer
 }
+
+func (c composed12) Unwrap() Storage { return c.Storage }
 
 // composed13 is a Storage that is also Toucher, Sweeper, io.Closer.
 type composed13 struct {
@@ -102,6 +128,8 @@ type composed13 struct {
 	io.Closer
 }
 
+func (c composed13) Unwrap() Storage { return c.Storage }
+
 // composed14 is a Storage that is also Lister, Sweeper, io.Closer.
 type composed14 struct {
 	Storage
@@ -109,6 +137,8 @@ type composed14 struct {
 	Sweeper
 	io.Closer
 }
+
+func (c composed14) Unwrap() Storage { return c.Storage }
 
 // composed15 is a Storage that is also Toucher, Lister, Sweeper, io.Closer.
 type composed15 struct {
@@ -119,11 +149,15 @@ type composed15 struct {
 	io.Closer
 }
 
+func (c composed15) Unwrap() Storage { return c.Storage }
+
 // composed16 is a Storage that is also ConditionalWriter.
 type composed16 struct {
 	Storage
 	ConditionalWriter
 }
+
+func (c composed16) Unwrap() Storage { return c.Storage }
 
 // composed17 is a Storage that is also Toucher, ConditionalWriter.
 type composed17 struct {
@@ -132,12 +166,16 @@ type composed17 struct {
 	ConditionalWriter
 }
 
+func (c composed17) Unwrap() Storage { return c.Storage }
+
 // composed18 is a Storage that is also Lister, ConditionalWriter.
 type composed18 struct {
 	Storage
 	Lister
 	ConditionalWriter
 }
+
+func (c composed18) Unwrap() Storage { return c.Storage }
 
 // composed19 is a Storage that is also Toucher, Lister, ConditionalWriter.
 type composed19 struct {
@@ -147,12 +185,16 @@ type composed19 struct {
 	ConditionalWriter
 }
 
+func (c composed19) Unwrap() Storage { return c.Storage }
+
 // composed20 is a Storage that is also Sweeper, ConditionalWriter.
 type composed20 struct {
 	Storage
 	Sweeper
 	ConditionalWriter
 }
+
+func (c composed20) Unwrap() Storage { return c.Storage }
 
 // composed21 is a Storage that is also Toucher, Sweeper, ConditionalWriter.
 type composed21 struct {
@@ -162,6 +204,8 @@ type composed21 struct {
 	ConditionalWriter
 }
 
+func (c composed21) Unwrap() Storage { return c.Storage }
+
 // composed22 is a Storage that is also Lister, Sweeper, ConditionalWriter.
 type composed22 struct {
 	Storage
@@ -169,6 +213,8 @@ type composed22 struct {
 	Sweeper
 	ConditionalWriter
 }
+
+func (c composed22) Unwrap() Storage { return c.Storage }
 
 // composed23 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter.
 type composed23 struct {
@@ -179,12 +225,16 @@ type composed23 struct {
 	ConditionalWriter
 }
 
+func (c composed23) Unwrap() Storage { return c.Storage }
+
 // composed24 is a Storage that is also io.Closer, ConditionalWriter.
 type composed24 struct {
 	Storage
 	io.Closer
 	ConditionalWriter
 }
+
+func (c composed24) Unwrap() Storage { return c.Storage }
 
 // composed25 is a Storage that is also Toucher, io.Closer, ConditionalWriter.
 type composed25 struct {
@@ -194,6 +244,8 @@ type composed25 struct {
 	ConditionalWriter
 }
 
+func (c composed25) Unwrap() Storage { return c.Storage }
+
 // composed26 is a Storage that is also Lister, io.Closer, ConditionalWriter.
 type composed26 struct {
 	Storage
@@ -201,6 +253,8 @@ type composed26 struct {
 	io.Closer
 	ConditionalWriter
 }
+
+func (c composed26) Unwrap() Storage { return c.Storage }
 
 // composed27 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter.
 type composed27 struct {
@@ -211,6 +265,8 @@ type composed27 struct {
 	ConditionalWriter
 }
 
+func (c composed27) Unwrap() Storage { return c.Storage }
+
 // composed28 is a Storage that is also Sweeper, io.Closer, ConditionalWriter.
 type composed28 struct {
 	Storage
@@ -218,6 +274,8 @@ type composed28 struct {
 	io.Closer
 	ConditionalWriter
 }
+
+func (c composed28) Unwrap() Storage { return c.Storage }
 
 // composed29 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter.
 type composed29 struct {
@@ -228,6 +286,8 @@ type composed29 struct {
 	ConditionalWriter
 }
 
+func (c composed29) Unwrap() Storage { return c.Storage }
+
 // composed30 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter.
 type composed30 struct {
 	Storage
@@ -236,6 +296,8 @@ type composed30 struct {
 	io.Closer
 	ConditionalWriter
 }
+
+func (c composed30) Unwrap() Storage { return c.Storage }
 
 // composed31 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter.
 type composed31 struct {
@@ -247,11 +309,15 @@ type composed31 struct {
 	ConditionalWriter
 }
 
+func (c composed31) Unwrap() Storage { return c.Storage }
+
 // composed32 is a Storage that is also ExpiryReader.
 type composed32 struct {
 	Storage
 	ExpiryReader
 }
+
+func (c composed32) Unwrap() Storage { return c.Storage }
 
 // composed33 is a Storage that is also Toucher, ExpiryReader.
 type composed33 struct {
@@ -260,12 +326,16 @@ type composed33 struct {
 	ExpiryReader
 }
 
+func (c composed33) Unwrap() Storage { return c.Storage }
+
 // composed34 is a Storage that is also Lister, ExpiryReader.
 type composed34 struct {
 	Storage
 	Lister
 	ExpiryReader
 }
+
+func (c composed34) Unwrap() Storage { return c.Storage }
 
 // composed35 is a Storage that is also Toucher, Lister, ExpiryReader.
 type composed35 struct {
@@ -275,12 +345,16 @@ type composed35 struct {
 	ExpiryReader
 }
 
+func (c composed35) Unwrap() Storage { return c.Storage }
+
 // composed36 is a Storage that is also Sweeper, ExpiryReader.
 type composed36 struct {
 	Storage
 	Sweeper
 	ExpiryReader
 }
+
+func (c composed36) Unwrap() Storage { return c.Storage }
 
 // composed37 is a Storage that is also Toucher, Sweeper, ExpiryReader.
 type composed37 struct {
@@ -290,6 +364,8 @@ type composed37 struct {
 	ExpiryReader
 }
 
+func (c composed37) Unwrap() Storage { return c.Storage }
+
 // composed38 is a Storage that is also Lister, Sweeper, ExpiryReader.
 type composed38 struct {
 	Storage
@@ -297,6 +373,8 @@ type composed38 struct {
 	Sweeper
 	ExpiryReader
 }
+
+func (c composed38) Unwrap() Storage { return c.Storage }
 
 // composed39 is a Storage that is also Toucher, Lister, Sweeper, ExpiryReader.
 type composed39 struct {
@@ -307,12 +385,16 @@ type composed39 struct {
 	ExpiryReader
 }
 
+func (c composed39) Unwrap() Storage { return c.Storage }
+
 // composed40 is a Storage that is also io.Closer, ExpiryReader.
 type composed40 struct {
 	Storage
 	io.Closer
 	ExpiryReader
 }
+
+func (c composed40) Unwrap() Storage { return c.Storage }
 
 // composed41 is a Storage that is also Toucher, io.Closer, ExpiryReader.
 type composed41 struct {
@@ -322,6 +404,8 @@ type composed41 struct {
 	ExpiryReader
 }
 
+func (c composed41) Unwrap() Storage { return c.Storage }
+
 // composed42 is a Storage that is also Lister, io.Closer, ExpiryReader.
 type composed42 struct {
 	Storage
@@ -329,6 +413,8 @@ type composed42 struct {
 	io.Closer
 	ExpiryReader
 }
+
+func (c composed42) Unwrap() Storage { return c.Storage }
 
 // composed43 is a Storage that is also Toucher, Lister, io.Closer, ExpiryReader.
 type composed43 struct {
@@ -339,6 +425,8 @@ type composed43 struct {
 	ExpiryReader
 }
 
+func (c composed43) Unwrap() Storage { return c.Storage }
+
 // composed44 is a Storage that is also Sweeper, io.Closer, ExpiryReader.
 type composed44 struct {
 	Storage
@@ -346,6 +434,8 @@ type composed44 struct {
 	io.Closer
 	ExpiryReader
 }
+
+func (c composed44) Unwrap() Storage { return c.Storage }
 
 // composed45 is a Storage that is also Toucher, Sweeper, io.Closer, ExpiryReader.
 type composed45 struct {
@@ -356,6 +446,8 @@ type composed45 struct {
 	ExpiryReader
 }
 
+func (c composed45) Unwrap() Storage { return c.Storage }
+
 // composed46 is a Storage that is also Lister, Sweeper, io.Closer, ExpiryReader.
 type composed46 struct {
 	Storage
@@ -364,6 +456,8 @@ type composed46 struct {
 	io.Closer
 	ExpiryReader
 }
+
+func (c composed46) Unwrap() Storage { return c.Storage }
 
 // composed47 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ExpiryReader.
 type composed47 struct {
@@ -375,12 +469,16 @@ type composed47 struct {
 	ExpiryReader
 }
 
+func (c composed47) Unwrap() Storage { return c.Storage }
+
 // composed48 is a Storage that is also ConditionalWriter, ExpiryReader.
 type composed48 struct {
 	Storage
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed48) Unwrap() Storage { return c.Storage }
 
 // composed49 is a Storage that is also Toucher, ConditionalWriter, ExpiryReader.
 type composed49 struct {
@@ -390,6 +488,8 @@ type composed49 struct {
 	ExpiryReader
 }
 
+func (c composed49) Unwrap() Storage { return c.Storage }
+
 // composed50 is a Storage that is also Lister, ConditionalWriter, ExpiryReader.
 type composed50 struct {
 	Storage
@@ -397,6 +497,8 @@ type composed50 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed50) Unwrap() Storage { return c.Storage }
 
 // composed51 is a Storage that is also Toucher, Lister, ConditionalWriter, ExpiryReader.
 type composed51 struct {
@@ -407,6 +509,8 @@ type composed51 struct {
 	ExpiryReader
 }
 
+func (c composed51) Unwrap() Storage { return c.Storage }
+
 // composed52 is a Storage that is also Sweeper, ConditionalWriter, ExpiryReader.
 type composed52 struct {
 	Storage
@@ -414,6 +518,8 @@ type composed52 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed52) Unwrap() Storage { return c.Storage }
 
 // composed53 is a Storage that is also Toucher, Sweeper, ConditionalWriter, ExpiryReader.
 type composed53 struct {
@@ -424,6 +530,8 @@ type composed53 struct {
 	ExpiryReader
 }
 
+func (c composed53) Unwrap() Storage { return c.Storage }
+
 // composed54 is a Storage that is also Lister, Sweeper, ConditionalWriter, ExpiryReader.
 type composed54 struct {
 	Storage
@@ -432,6 +540,8 @@ type composed54 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed54) Unwrap() Storage { return c.Storage }
 
 // composed55 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, ExpiryReader.
 type composed55 struct {
@@ -443,6 +553,8 @@ type composed55 struct {
 	ExpiryReader
 }
 
+func (c composed55) Unwrap() Storage { return c.Storage }
+
 // composed56 is a Storage that is also io.Closer, ConditionalWriter, ExpiryReader.
 type composed56 struct {
 	Storage
@@ -450,6 +562,8 @@ type composed56 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed56) Unwrap() Storage { return c.Storage }
 
 // composed57 is a Storage that is also Toucher, io.Closer, ConditionalWriter, ExpiryReader.
 type composed57 struct {
@@ -460,6 +574,8 @@ type composed57 struct {
 	ExpiryReader
 }
 
+func (c composed57) Unwrap() Storage { return c.Storage }
+
 // composed58 is a Storage that is also Lister, io.Closer, ConditionalWriter, ExpiryReader.
 type composed58 struct {
 	Storage
@@ -468,6 +584,8 @@ type composed58 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed58) Unwrap() Storage { return c.Storage }
 
 // composed59 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, ExpiryReader.
 type composed59 struct {
@@ -479,6 +597,8 @@ type composed59 struct {
 	ExpiryReader
 }
 
+func (c composed59) Unwrap() Storage { return c.Storage }
+
 // composed60 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed60 struct {
 	Storage
@@ -487,6 +607,8 @@ type composed60 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed60) Unwrap() Storage { return c.Storage }
 
 // composed61 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed61 struct {
@@ -498,6 +620,8 @@ type composed61 struct {
 	ExpiryReader
 }
 
+func (c composed61) Unwrap() Storage { return c.Storage }
+
 // composed62 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed62 struct {
 	Storage
@@ -507,6 +631,8 @@ type composed62 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed62) Unwrap() Storage { return c.Storage }
 
 // composed63 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed63 struct {
@@ -518,6 +644,8 @@ type composed63 struct {
 	ConditionalWriter
 	ExpiryReader
 }
+
+func (c composed63) Unwrap() Storage { return c.Storage }
 
 // compose returns base with exactly the non-nil capabilities of c.
 func compose(base Storage, c Capabilities) Storage {

@@ -109,6 +109,9 @@ func TestComposeExposesExactlyItsCapabilities(t *testing.T) {
 		if fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
 			t.Errorf("mask %06b: calls went to %v, want %v", mask, calls, wantCalls)
 		}
+		if u, ok := s.(interface{ Unwrap() sessions.Storage }); !ok || u.Unwrap() != sessions.Storage(base) {
+			t.Errorf("mask %06b: Unwrap of the composed storage does not return its base", mask)
+		}
 		// Write, Read and Invalidate are the base's.
 		if err := s.Write(ctx, "x", time.Time{}, func(w io.Writer) error { _, err := io.WriteString(w, "v"); return err }); err != nil {
 			t.Fatalf("mask %06b: Write through the composed storage: %v", mask, err)

@@ -54,6 +54,7 @@ func Generate() ([]byte, error) {
 			}
 		}
 		b.WriteString("}\n\n")
+		fmt.Fprintf(&b, "func (c composed%02d) Unwrap() Storage { return c.Storage }\n\n", mask)
 	}
 	b.WriteString("// compose returns base with exactly the non-nil capabilities of c.\n")
 	b.WriteString("func compose(base Storage, c Capabilities) Storage {\n\tmask := 0\n")
