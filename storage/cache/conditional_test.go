@@ -25,7 +25,6 @@ func readString(t *testing.T, st sessions.Storage, id string) (string, error) {
 	return string(got), err
 }
 
-
 func TestConditionalCapabilitiesMatchTheDelegate(t *testing.T) {
 	m := newMemory(t)
 	for _, tt := range []struct {
