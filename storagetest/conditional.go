@@ -80,8 +80,12 @@ func (s *suite) testCreateLive(t *testing.T) {
 	exp := s.soon()
 	mustPut(t, st, "taken", exp, v)
 	mustPut(t, st, "taken-never", time.Time{}, v)
-	for _, id := range []string{"taken", "taken-never"} {
-		if err := create(t, cw, id, later(), value(2, 50)); !errors.Is(err, sessions.ErrExists) {
+	for _, id := range []string{"taken-never", "taken"} {
+		err := create(t, cw, id, later(), value(2, 50))
+		if err == nil && id == "taken" && !s.stillLive(exp) {
+			t.Skip("the machine was too slow to call Create before the entry expired; an expired entry may be reused")
+		}
+		if !errors.Is(err, sessions.ErrExists) {
 			t.Errorf("Create of a live id returned %v, want an error wrapping sessions.ErrExists", err)
 		}
 	}
