@@ -282,7 +282,7 @@ var brokenStorages = []broken{
 			r.d.mu.Unlock()
 			return reopenRef(t, r)
 		},
-		catch: []string{"Reopen/KeepsExpiry"},
+		catch: []string{"Reopen/KeepsExpiry", "Reopen/ReadWithExpiry"},
 	},
 	{
 		name:  "CreateOverwrites",
