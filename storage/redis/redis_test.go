@@ -141,6 +141,15 @@ var idOps = []op{
 	{"TouchPersist", func(ctx context.Context, s *redis.Store, id string) error {
 		return s.Touch(ctx, id, time.Time{})
 	}},
+	{"Create", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.Create(ctx, id, time.Now().Add(time.Hour), writeString("v"))
+	}},
+	{"Replace", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.Replace(ctx, id, time.Time{}, writeString("v"))
+	}},
+	{"ReadWithExpiry", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.ReadWithExpiry(ctx, id, func(io.Reader, time.Time) error { return nil })
+	}},
 }
 
 func TestInvalidIDsAreRefusedBeforeAnyDial(t *testing.T) {
