@@ -60,6 +60,17 @@ func (f *fakeServer) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 			f.cmds = append(f.cmds, slices.Clone(cmd.Args()))
 		}
 		f.mu.Unlock()
+		if f.answer != nil {
+			// A pipeline (ReadWithExpiry's MULTI ... EXEC) is answered
+			// command by command; its error is the first command's.
+			var first error
+			for _, cmd := range cmds {
+				if err := f.answer(cmd); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		}
 		return next(ctx, cmds)
 	}
 }
