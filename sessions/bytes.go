@@ -11,7 +11,11 @@ import (
 // buffers what its write function produces and calls Save only when that
 // function succeeds, so a failing writer never reaches the ByteStorage. The
 // returned Storage also implements Toucher, Lister, Sweeper and io.Closer
-// exactly when s does.
+// exactly when s does (the ones s implements are forwarded as they are, so
+// they check ids themselves), ExpiryReader when s implements it, and
+// ConditionalWriter when s is a [ConditionalByteStorage]. Without that, the
+// returned Storage has no ConditionalWriter, and a session that a
+// concurrent request ended can be written back by one that was in flight.
 func FromBytes(s ByteStorage) Storage {
 	return byteStorage{s: s}.withCapabilities()
 }
@@ -55,112 +59,63 @@ func (b byteStorage) Invalidate(ctx context.Context, id string) error {
 }
 
 // withCapabilities returns b as a Storage that also implements exactly the
-// optional interfaces of b.s: one concrete type per combination, so that a
-// type assertion on the result never promises what b.s cannot do.
+// optional interfaces of b.s, and ConditionalWriter when b.s is a
+// ConditionalByteStorage.
 func (b byteStorage) withCapabilities() Storage {
-	t, _ := b.s.(Toucher)
-	l, _ := b.s.(Lister)
-	s, _ := b.s.(Sweeper)
-	c, _ := b.s.(io.Closer)
-	mask := 0
-	for i, ok := range []bool{t != nil, l != nil, s != nil, c != nil} {
-		if ok {
-			mask |= 1 << i
+	var c Capabilities
+	c.Toucher, _ = b.s.(Toucher)
+	c.Lister, _ = b.s.(Lister)
+	c.Sweeper, _ = b.s.(Sweeper)
+	c.Closer, _ = b.s.(io.Closer)
+	c.ExpiryReader, _ = b.s.(ExpiryReader)
+	if cb, ok := b.s.(ConditionalByteStorage); ok {
+		c.ConditionalWriter = conditionalBytes{cb}
+	}
+	return Compose(b, c)
+}
+
+// ConditionalByteStorage is a ByteStorage that can save on a condition, the
+// byte form of [ConditionalWriter]. [FromBytes] turns it into a Storage that
+// implements ConditionalWriter; without it, FromBytes offers no
+// ConditionalWriter, and the middleware can then write back a session that
+// a concurrent request cleared, renewed or invalidated (a logout can be
+// undone by a request that was in flight).
+//
+// Each method checks its condition and saves in one atomic step with
+// respect to concurrent calls of every method, and to expiry.
+type ConditionalByteStorage interface {
+	ByteStorage
+
+	// SaveIfAbsent stores data as the content of id, as Save does, only if
+	// id is absent or expired. If id holds a live entry it returns an error
+	// wrapping [ErrExists] and changes nothing.
+	SaveIfAbsent(ctx context.Context, id string, data []byte, expires time.Time) error
+
+	// SaveIfLive stores data as the content of id, as Save does, only if id
+	// holds a live entry. Otherwise it returns an error wrapping
+	// [ErrNotFound] and creates nothing.
+	SaveIfLive(ctx context.Context, id string, data []byte, expires time.Time) error
+}
+
+// conditionalBytes is the ConditionalWriter of a ConditionalByteStorage.
+type conditionalBytes struct{ s ConditionalByteStorage }
+
+func (c conditionalBytes) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return c.save(ctx, id, expires, write, c.s.SaveIfAbsent)
+}
+
+func (c conditionalBytes) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return c.save(ctx, id, expires, write, c.s.SaveIfLive)
+}
+
+func (c conditionalBytes) save(ctx context.Context, id string, expires time.Time, write func(io.Writer) error, save func(context.Context, string, []byte, time.Time) error) error {
+	if err := CheckID(id); err != nil {
+		return err
+	}
+	return WriteBuffered(write, func(data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}
-	switch mask {
-	case 1:
-		return struct {
-			byteStorage
-			Toucher
-		}{b, t}
-	case 2:
-		return struct {
-			byteStorage
-			Lister
-		}{b, l}
-	case 3:
-		return struct {
-			byteStorage
-			Toucher
-			Lister
-		}{b, t, l}
-	case 4:
-		return struct {
-			byteStorage
-			Sweeper
-		}{b, s}
-	case 5:
-		return struct {
-			byteStorage
-			Toucher
-			Sweeper
-		}{b, t, s}
-	case 6:
-		return struct {
-			byteStorage
-			Lister
-			Sweeper
-		}{b, l, s}
-	case 7:
-		return struct {
-			byteStorage
-			Toucher
-			Lister
-			Sweeper
-		}{b, t, l, s}
-	case 8:
-		return struct {
-			byteStorage
-			io.Closer
-		}{b, c}
-	case 9:
-		return struct {
-			byteStorage
-			Toucher
-			io.Closer
-		}{b, t, c}
-	case 10:
-		return struct {
-			byteStorage
-			Lister
-			io.Closer
-		}{b, l, c}
-	case 11:
-		return struct {
-			byteStorage
-			Toucher
-			Lister
-			io.Closer
-		}{b, t, l, c}
-	case 12:
-		return struct {
-			byteStorage
-			Sweeper
-			io.Closer
-		}{b, s, c}
-	case 13:
-		return struct {
-			byteStorage
-			Toucher
-			Sweeper
-			io.Closer
-		}{b, t, s, c}
-	case 14:
-		return struct {
-			byteStorage
-			Lister
-			Sweeper
-			io.Closer
-		}{b, l, s, c}
-	case 15:
-		return struct {
-			byteStorage
-			Toucher
-			Lister
-			Sweeper
-			io.Closer
-		}{b, t, l, s, c}
-	}
-	return b
+		return save(ctx, id, data, expires)
+	})
 }

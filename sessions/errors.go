@@ -14,6 +14,10 @@ var (
 	// touch disk or network.
 	ErrInvalidID = errors.New("sessions: invalid session id")
 
+	// ErrExists is returned by [ConditionalWriter.Create] when the id holds
+	// a live entry, which Create then leaves as it was.
+	ErrExists = errors.New("sessions: entry exists")
+
 	// ErrClosed is returned by every call on a Storage after its Close.
 	ErrClosed = errors.New("sessions: storage closed")
 

@@ -23,8 +23,12 @@ import (
 // effect, the method returns an error that wraps ctx.Err() and has no effect.
 //
 // Write is an unconditional replace: a Write after an Invalidate of the same
-// id creates the entry again. Storages keep no tombstones; the middleware
-// only writes an id it has just created or has just read.
+// id creates the entry again, so a request that read a session before a
+// concurrent logout and writes it afterwards brings it back. Storages keep no
+// tombstones. A storage that also implements [ConditionalWriter] lets the
+// middleware create a new id only if it is absent and rewrite a session only
+// while it is live, which closes that gap; with a storage that lacks it, an
+// ended session can be resurrected by a request that was in flight.
 type Storage interface {
 	// Write stores what write produces as the content of id, replacing any
 	// previous content, to expire at expires (the zero Time: never). If write
@@ -77,6 +81,50 @@ type Toucher interface {
 	// returns an error wrapping ErrNotFound if id is absent or expired, and
 	// never creates an entry.
 	Touch(ctx context.Context, id string, expires time.Time) error
+}
+
+// ConditionalWriter is implemented by storages that can write an entry on a
+// condition, atomically: what keeps an ended session (cleared, invalidated,
+// renewed away, expired) from being written back by a request that read it
+// before it ended, and a new id from overwriting another session.
+//
+// Both methods follow the rules of [Storage.Write] for ids, ctx, expiry and
+// the write func: the zero expires means never; if write returns an error,
+// the method returns it and the previous content of id, or its absence, is
+// left untouched; the writer is valid only during the call. The condition
+// and the write take effect as one step with respect to concurrent Writes,
+// Creates, Replaces, Touches, Invalidates and expiry: no other call sees or
+// changes the entry between the check and the write. The condition is
+// checked against the entry as it is when the write takes effect (after
+// write has returned), not when the call started.
+type ConditionalWriter interface {
+	// Create stores what write produces as the content of id only if id is
+	// absent or expired (an expired entry that the storage still holds is
+	// replaced). If id holds a live entry, Create returns an error wrapping
+	// [ErrExists] and changes nothing. Of concurrent Creates of one absent
+	// id, exactly one succeeds.
+	Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error
+
+	// Replace stores what write produces as the content of id only if id
+	// holds a live entry, replacing its content and its expiry. If id is
+	// absent, expired or invalidated, Replace returns an error wrapping
+	// [ErrNotFound] and never creates an entry. A Replace racing an
+	// Invalidate of the same id either takes effect before it (and the
+	// Invalidate removes what it wrote) or finds the entry gone: it never
+	// leaves the entry live after both have returned.
+	Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error
+}
+
+// ExpiryReader is implemented by storages that can read an entry together
+// with its expiry, in one step. A cache in front of such a storage keeps the
+// values it loads for exactly as long as they live.
+type ExpiryReader interface {
+	// ReadWithExpiry is [Storage.Read] that also passes read the expiry of
+	// the entry (the zero Time: never), as last written or touched, with
+	// the storage's own precision. Content and expiry come from the same
+	// version of the entry. It returns an error wrapping [ErrNotFound] if
+	// id is absent or expired, and never creates anything.
+	ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error
 }
 
 // Lister is implemented by storages that can enumerate their entries.

@@ -101,7 +101,7 @@ var brokenStorages = []broken{
 			s.checkCtx = func(context.Context) error { return nil }
 			return s
 		},
-		catch: []string{"Context/CanceledWrite", "Context/CanceledWriteNewID", "Context/CanceledRead", "Context/CanceledInvalidate", "Context/DeadlineExceeded"},
+		catch: []string{"Context/CanceledWrite", "Context/CanceledWriteNewID", "Context/CanceledRead", "Context/CanceledInvalidate", "Context/DeadlineExceeded", "ConditionalWriter/Canceled", "ExpiryReader/Canceled"},
 	},
 	{
 		name:  "PlainNotFound",
@@ -282,7 +282,87 @@ var brokenStorages = []broken{
 			r.d.mu.Unlock()
 			return reopenRef(t, r)
 		},
-		catch: []string{"Reopen/KeepsExpiry"},
+		catch: []string{"Reopen/KeepsExpiry", "Reopen/ReadWithExpiry"},
+	},
+	{
+		name:  "CreateOverwrites",
+		doc:   "creates with an unconditional Write, so a new id overwrites a live session",
+		new:   func() sessions.Storage { return createOverwrites{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/CreateNeverOverwritesLive", "ConditionalWriter/ConcurrentCreatesOneWins"},
+	},
+	{
+		name:  "CreateRefusesExpired",
+		doc:   "refuses to create an id whose expired entry it still holds",
+		new:   func() sessions.Storage { return createRefusesExpired{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/CreateReusesExpired"},
+	},
+	{
+		name:  "CreateChecksBeforeWrite",
+		doc:   "checks that the id is absent before it runs the write func and stores afterwards, so concurrent Creates all win",
+		new:   func() sessions.Storage { return createChecksBeforeWrite{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/ConcurrentCreatesOneWins"},
+	},
+	{
+		name:  "ReplaceCreates",
+		doc:   "replaces with an unconditional Write, so a Replace of an absent id creates it",
+		new:   func() sessions.Storage { return replaceCreates{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/ReplaceNeverCreates", "ConditionalWriter/ReplaceExpired", "ConditionalWriter/ReplaceRacingInvalidate"},
+	},
+	{
+		name:  "ReplaceRevivesExpired",
+		doc:   "replaces an entry it still holds even when it has expired",
+		new:   func() sessions.Storage { return replaceRevivesExpired{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/ReplaceExpired"},
+	},
+	{
+		name:  "ReplaceChecksBeforeWrite",
+		doc:   "checks that the entry is live before it runs the write func and stores afterwards, so a concurrent logout is undone",
+		new:   func() sessions.Storage { return replaceChecksBeforeWrite{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/ReplaceRacingInvalidate"},
+	},
+	{
+		name:  "ReplaceKeepsExpiry",
+		doc:   "keeps the old expiry when it replaces an entry",
+		new:   func() sessions.Storage { return replaceKeepsExpiry{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/ReplaceSetsExpiry", "ExpiryReader/ReportsReplacedExpiry"},
+	},
+	{
+		name:  "ConditionalHalfWritten",
+		doc:   "streams Create and Replace into the entry and keeps what was written when the write func fails",
+		new:   func() sessions.Storage { return conditionalHalfWritten{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/FailedWriteKeepsOld"},
+	},
+	{
+		name:  "ConditionalIgnoresContext",
+		doc:   "never looks at the context of Create and Replace",
+		new:   func() sessions.Storage { return conditionalIgnoresContext{base{newRefStore()}} },
+		catch: []string{"ConditionalWriter/Canceled"},
+	},
+	{
+		name:  "ExpiryReaderReportsNever",
+		doc:   "reports every entry's expiry as the zero Time",
+		new:   func() sessions.Storage { return expiryReaderReportsNever{base{newRefStore()}} },
+		catch: []string{"ExpiryReader/ReportsWrittenExpiry", "ExpiryReader/ReportsTouchedExpiry", "ExpiryReader/ReportsReplacedExpiry"},
+	},
+	{
+		name: "ExpiryReaderMissesTouch",
+		doc:  "reports the expiry of the last Write, not the one Touch set since",
+		new: func() sessions.Storage {
+			return &expiryReaderMissesTouch{base: base{newRefStore()}, written: make(map[string]time.Time)}
+		},
+		catch: []string{"ExpiryReader/ReportsTouchedExpiry"},
+	},
+	{
+		name:  "ExpiryReaderReadsExpired",
+		doc:   "reads expired entries with their expiry",
+		new:   func() sessions.Storage { return expiryReaderReadsExpired{base{newRefStore()}} },
+		catch: []string{"ExpiryReader/NotFound"},
+	},
+	{
+		name:  "ExpiryReaderSwallowsReadError",
+		doc:   "returns nil when the read func of ReadWithExpiry fails",
+		new:   func() sessions.Storage { return expiryReaderSwallowsReadError{base{newRefStore()}} },
+		catch: []string{"ExpiryReader/ReadError"},
 	},
 }
 
@@ -881,4 +961,181 @@ type closeTwicePanics struct {
 func (s *closeTwicePanics) Close() error {
 	close(s.done) // the bug: panics the second time
 	return s.refStore.Close()
+}
+
+type createOverwrites struct{ base }
+
+func (s createOverwrites) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.Write(ctx, id, expires, write) // the bug
+}
+
+type createRefusesExpired struct{ base }
+
+func (s createRefusesExpired) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if _, ok := s.stored(id); ok && s.begin(ctx, id) == nil {
+		return sessions.ErrExists // the bug: no e.live check
+	}
+	return s.refStore.Create(ctx, id, expires, write)
+}
+
+type createChecksBeforeWrite struct{ base }
+
+func (s createChecksBeforeWrite) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	if e, ok := s.stored(id); ok && e.live(time.Now()) {
+		return sessions.ErrExists
+	}
+	// The bug: the check above and the store below are two steps.
+	data, err := buffer(write)
+	if err != nil {
+		return err
+	}
+	s.set(id, refEntry{data: data, expires: expires})
+	return nil
+}
+
+type replaceCreates struct{ base }
+
+func (s replaceCreates) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.Write(ctx, id, expires, write) // the bug
+}
+
+type replaceRevivesExpired struct{ base }
+
+func (s replaceRevivesExpired) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	data, err := buffer(write)
+	if err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if _, ok := s.d.entries[id]; !ok { // the bug: no e.live check
+		return sessions.ErrNotFound
+	}
+	s.d.entries[id] = refEntry{data: data, expires: expires}
+	return nil
+}
+
+type replaceChecksBeforeWrite struct{ base }
+
+func (s replaceChecksBeforeWrite) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	if e, ok := s.stored(id); !ok || !e.live(time.Now()) {
+		return sessions.ErrNotFound
+	}
+	// The bug: the check above and the store below are two steps.
+	data, err := buffer(write)
+	if err != nil {
+		return err
+	}
+	s.set(id, refEntry{data: data, expires: expires})
+	return nil
+}
+
+type replaceKeepsExpiry struct{ base }
+
+func (s replaceKeepsExpiry) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	old, _ := s.stored(id)
+	return s.refStore.Replace(ctx, id, old.expires, write) // the bug
+}
+
+type conditionalHalfWritten struct{ base }
+
+func (s conditionalHalfWritten) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.stream(ctx, id, expires, write, func(e refEntry, ok bool) bool { return !ok || !e.live(time.Now()) }, sessions.ErrExists)
+}
+
+func (s conditionalHalfWritten) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.stream(ctx, id, expires, write, func(e refEntry, ok bool) bool { return ok && e.live(time.Now()) }, sessions.ErrNotFound)
+}
+
+func (s conditionalHalfWritten) stream(ctx context.Context, id string, expires time.Time, write func(io.Writer) error, cond func(refEntry, bool) bool, refused error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if e, ok := s.d.entries[id]; !cond(e, ok) {
+		return refused
+	}
+	// The bug: the entry is truncated and written in place, and nothing is
+	// undone when write fails.
+	e := refEntry{expires: expires}
+	s.d.entries[id] = e
+	return write(chunkWriter(func(p []byte) {
+		e.data = append(e.data, p...)
+		s.d.entries[id] = e
+	}))
+}
+
+type conditionalIgnoresContext struct{ base }
+
+func (s conditionalIgnoresContext) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.Create(context.Background(), id, expires, write) // the bug
+}
+
+func (s conditionalIgnoresContext) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.Replace(context.Background(), id, expires, write) // the bug
+}
+
+type expiryReaderReportsNever struct{ base }
+
+func (s expiryReaderReportsNever) ReadWithExpiry(ctx context.Context, id string, read func(io.Reader, time.Time) error) error {
+	return s.refStore.ReadWithExpiry(ctx, id, func(r io.Reader, _ time.Time) error {
+		return read(r, time.Time{}) // the bug
+	})
+}
+
+type expiryReaderMissesTouch struct {
+	base
+	mu      sync.Mutex
+	written map[string]time.Time
+}
+
+func (s *expiryReaderMissesTouch) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.refStore.Write(ctx, id, expires, write); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.written[id] = expires
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *expiryReaderMissesTouch) ReadWithExpiry(ctx context.Context, id string, read func(io.Reader, time.Time) error) error {
+	return s.refStore.ReadWithExpiry(ctx, id, func(r io.Reader, _ time.Time) error {
+		s.mu.Lock()
+		exp := s.written[id] // the bug: a Touch since is not seen
+		s.mu.Unlock()
+		return read(r, exp)
+	})
+}
+
+type expiryReaderReadsExpired struct{ base }
+
+func (s expiryReaderReadsExpired) ReadWithExpiry(ctx context.Context, id string, read func(io.Reader, time.Time) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	e, ok := s.stored(id)
+	if !ok { // the bug: no e.live check
+		return sessions.ErrNotFound
+	}
+	return read(bytes.NewReader(e.data), e.expires)
+}
+
+type expiryReaderSwallowsReadError struct{ base }
+
+func (s expiryReaderSwallowsReadError) ReadWithExpiry(ctx context.Context, id string, read func(io.Reader, time.Time) error) error {
+	return s.refStore.ReadWithExpiry(ctx, id, func(r io.Reader, exp time.Time) error {
+		_ = read(r, exp) // the bug
+		return nil
+	})
 }

@@ -366,6 +366,17 @@ func (s *suite) testCallsAfterClose(t *testing.T) {
 		if to, ok := st.(sessions.Toucher); ok {
 			want(fmt.Sprintf("Touch of %q", id), to.Touch(t.Context(), id, later()))
 		}
+		if cw, ok := st.(sessions.ConditionalWriter); ok {
+			want(fmt.Sprintf("Create of %q", id), cw.Create(t.Context(), id, later(), writeChunks(value(2, 16))))
+			want(fmt.Sprintf("Replace of %q", id), cw.Replace(t.Context(), id, later(), writeChunks(value(2, 16))))
+		}
+		if er, ok := st.(sessions.ExpiryReader); ok {
+			called := false
+			want(fmt.Sprintf("ReadWithExpiry of %q", id), er.ReadWithExpiry(t.Context(), id, func(io.Reader, time.Time) error { called = true; return nil }))
+			if called {
+				t.Errorf("ReadWithExpiry of %q after Close called the read func, want ErrClosed without it", id)
+			}
+		}
 	}
 	if l, ok := st.(sessions.Lister); ok {
 		ids, err := list(t.Context(), l)

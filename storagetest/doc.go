@@ -1,7 +1,8 @@
 // Package storagetest is the conformance suite of sessionkit storages: the
 // executable definition of the sessions.Storage contract and of the optional
-// sessions.Toucher, sessions.Lister, sessions.Sweeper and io.Closer
-// capabilities. A storage that passes Run works with sessionkit.
+// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
+// sessions.Lister, sessions.Sweeper and io.Closer capabilities. A storage
+// that passes Run works with sessionkit.
 //
 // A storage's own tests call Run with a func that makes a fresh, empty
 // storage for each subtest, and Benchmark with one that makes a storage for
@@ -66,8 +67,11 @@
 //     entry ("Ab" is not "ab").
 //   - Context: a done context makes every method fail with an error wrapping
 //     ctx.Err() and have no effect.
-//   - Toucher, Lister, Sweeper, Closer: the optional capabilities, skipped
-//     when the storage lacks them.
+//   - Toucher, ConditionalWriter, ExpiryReader, Lister, Sweeper, Closer: the
+//     optional capabilities, skipped when the storage lacks them. The
+//     ConditionalWriter rules include two races run many times with
+//     barriers: concurrent Creates of one id (exactly one wins) and a
+//     Replace racing an Invalidate (the entry is never left live).
 //   - Reopen: with WithReopen, data and expiries survive a close.
 //
 // Failure messages say what the storage did and what the contract wants,

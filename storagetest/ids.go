@@ -80,6 +80,16 @@ func (s *suite) testInvalidID(t *testing.T, id string) {
 	if to, ok := st.(sessions.Toucher); ok {
 		want("Touch", to.Touch(t.Context(), id, later()))
 	}
+	if cw, ok := st.(sessions.ConditionalWriter); ok {
+		want("Create", cw.Create(t.Context(), id, later(), writeChunks(value(2, 10))))
+		want("Replace", cw.Replace(t.Context(), id, later(), writeChunks(value(2, 10))))
+	}
+	if er, ok := st.(sessions.ExpiryReader); ok {
+		want("ReadWithExpiry", er.ReadWithExpiry(t.Context(), id, func(io.Reader, time.Time) error { called = true; return nil }))
+		if called {
+			t.Errorf("ReadWithExpiry with an invalid id called the read func, want it rejected before any lookup")
+		}
+	}
 	for _, near := range []string{"x", "a", "b", "ab"} {
 		wantContent(t, st, near, v, "Read of a valid id after calls with an invalid one")
 	}

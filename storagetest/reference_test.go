@@ -57,11 +57,13 @@ func openRefStore(d *refData) *refStore {
 }
 
 var (
-	_ sessions.Storage = (*refStore)(nil)
-	_ sessions.Toucher = (*refStore)(nil)
-	_ sessions.Lister  = (*refStore)(nil)
-	_ sessions.Sweeper = (*refStore)(nil)
-	_ io.Closer        = (*refStore)(nil)
+	_ sessions.Storage           = (*refStore)(nil)
+	_ sessions.Toucher           = (*refStore)(nil)
+	_ sessions.Lister            = (*refStore)(nil)
+	_ sessions.Sweeper           = (*refStore)(nil)
+	_ sessions.ConditionalWriter = (*refStore)(nil)
+	_ sessions.ExpiryReader      = (*refStore)(nil)
+	_ io.Closer                  = (*refStore)(nil)
 )
 
 // begin runs the checks every method starts with.
@@ -116,6 +118,61 @@ func (s *refStore) Invalidate(ctx context.Context, id string) error {
 	defer s.d.mu.Unlock()
 	delete(s.d.entries, id)
 	return nil
+}
+
+// Create and Replace buffer the write func's output first and check their
+// condition under the lock, when the entry is stored: checking before the
+// write func runs would let a concurrent Invalidate or Create slip between.
+func (s *refStore) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, id, expires, write, func(e refEntry, ok bool) error {
+		if ok && e.live(time.Now()) {
+			return fmt.Errorf("ref: %w", sessions.ErrExists)
+		}
+		return nil
+	})
+}
+
+func (s *refStore) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, id, expires, write, func(e refEntry, ok bool) error {
+		if !ok || !e.live(time.Now()) {
+			return fmt.Errorf("ref: %w", sessions.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func (s *refStore) writeIf(ctx context.Context, id string, expires time.Time, write func(io.Writer) error, cond func(refEntry, bool) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	if err := s.checkCtx(ctx); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	e, ok := s.d.entries[id]
+	if err := cond(e, ok); err != nil {
+		return err
+	}
+	s.d.entries[id] = refEntry{data: buf.Bytes(), expires: expires}
+	return nil
+}
+
+func (s *refStore) ReadWithExpiry(ctx context.Context, id string, read func(io.Reader, time.Time) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	e, ok := s.d.entries[id]
+	s.d.mu.Unlock()
+	if !ok || !e.live(time.Now()) {
+		return fmt.Errorf("ref: %w", sessions.ErrNotFound)
+	}
+	return read(bytes.NewReader(e.data), e.expires)
 }
 
 func (s *refStore) Touch(ctx context.Context, id string, expires time.Time) error {

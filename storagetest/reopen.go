@@ -13,6 +13,7 @@ func (s *suite) reopenCases() []testCase {
 		{"InvalidatedStayGone", s.testReopenInvalidated},
 		{"KeepsExpiry", s.testReopenKeepsExpiry},
 		{"KeepsTouchedExpiry", s.testReopenKeepsTouchedExpiry},
+		{"ReadWithExpiry", s.testReopenReadWithExpiry},
 	}
 }
 
@@ -102,4 +103,30 @@ func (s *suite) testReopenKeepsTouchedExpiry(t *testing.T) {
 	s.waitPast(exp)
 	wantContent(t, st, "slid", v, "Read after reopening of an entry touched to no expiry, once its first expiry passed")
 	wantNotFound(t, st, "cut", "Read after reopening of an entry touched to a short expiry, once it passed")
+}
+
+// testReopenReadWithExpiry: after a reopen, ReadWithExpiry reports the
+// expiries written and touched before it, which is what lets a cache in
+// front of a restarted storage keep what it loads.
+func (s *suite) testReopenReadWithExpiry(t *testing.T) {
+	s.needReopen(t)
+	st := s.newStorage(t)
+	expiryReader(t, st)
+	v := value(1, 100)
+	hour, day := later(), time.Now().Add(24*time.Hour)
+	mustPut(t, st, "hour", hour, v)
+	mustPut(t, st, "never", time.Time{}, v)
+	mustPut(t, st, "touched", hour, v)
+	touchedTo := hour
+	if to, ok := st.(sessions.Toucher); ok {
+		if err := to.Touch(t.Context(), "touched", day); err != nil {
+			t.Fatalf("Touch of a live entry returned %v, want nil", err)
+		}
+		touchedTo = day
+	}
+	st = s.reopened(t, st)
+	er := expiryReader(t, st)
+	s.wantExpiry(t, er, "hour", v, hour, "after reopening, of an entry expiring in an hour")
+	s.wantExpiry(t, er, "never", v, time.Time{}, "after reopening, of an entry with no expiry")
+	s.wantExpiry(t, er, "touched", v, touchedTo, "after reopening, of an entry whose expiry Touch moved")
 }

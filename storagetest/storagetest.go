@@ -73,7 +73,8 @@ type suite struct {
 }
 
 // Run checks that the storages made by newStorage obey the sessions.Storage
-// contract, and the contracts of sessions.Toucher, sessions.Lister,
+// contract, and the contracts of sessions.Toucher,
+// sessions.ConditionalWriter, sessions.ExpiryReader, sessions.Lister,
 // sessions.Sweeper and io.Closer when the storage implements them. Each rule
 // is a subtest of t named Group/Rule, such as
 // TestConformance/ReadWrite/OverwriteShorter; a failure message says what
@@ -149,6 +150,8 @@ func (s *suite) groups() []group {
 		{"ValidID", s.validIDCases()},
 		{"Context", s.contextCases()},
 		{"Toucher", s.toucherCases()},
+		{"ConditionalWriter", s.conditionalCases()},
+		{"ExpiryReader", s.expiryReaderCases()},
 		{"Lister", s.listerCases()},
 		{"Sweeper", s.sweeperCases()},
 		{"Closer", s.closerCases()},

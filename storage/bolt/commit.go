@@ -12,8 +12,8 @@ import (
 
 // Group commit.
 //
-// Every change a Store makes to a session (Write, Touch, Invalidate) is an
-// op queued here. The first caller to find no commit running becomes the
+// Every change a Store makes to a session (Write, Create, Replace, Touch,
+// Invalidate) is an op queued here. The first caller to find no commit running becomes the
 // leader: it takes every queued op, applies them all in one bbolt Update
 // (one commit, one pair of fsyncs) and hands the results back. Ops that
 // arrive while that commit runs queue up and form the next batch; the
@@ -42,6 +42,8 @@ const (
 	opPut opKind = iota
 	opDelete
 	opTouch
+	opCreate  // put only if absent or expired; see conditional.go
+	opReplace // put only if live
 )
 
 type op struct {
@@ -50,7 +52,7 @@ type op struct {
 	key   []byte
 	value []byte // opPut: header and content
 	nanos int64  // opTouch: the new expiry header
-	drop  bool   // opTouch: the new expiry has passed, delete a live entry
+	drop  bool   // opTouch, opCreate, opReplace: the new expiry has passed, delete instead of putting
 
 	result error      // set by the leader, valid once sent on done
 	done   chan error // buffered; receives errLead or the final result
@@ -163,6 +165,8 @@ func apply(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
 		return nil, b.Put(o.key, o.value)
 	case opDelete:
 		return nil, b.Delete(o.key)
+	case opCreate, opReplace:
+		return applyConditional(b, o, now)
 	case opTouch:
 		v := b.Get(o.key)
 		if v == nil {

@@ -29,6 +29,17 @@
 // parallel request handlers fast on a real disk. WithNoSync trades that
 // guarantee for speed; read its documentation before using it.
 //
+// # Conditional writes
+//
+// Create (only if absent or expired) and Replace (only if live), the
+// sessions.ConditionalWriter that keeps a logout from being undone by a
+// request in flight, check the entry and put the new one in the same write
+// transaction, so no other change can come between. They join the group
+// commit like Write: the changes of one batch apply in queue order, each
+// seeing the ones before it. ReadWithExpiry (sessions.ExpiryReader) reads
+// content and expiry in one read transaction, so a cache in front of the
+// Store keeps what it loads.
+//
 // # Transactions and callbacks
 //
 // No bbolt transaction is open while user code runs: Read copies the

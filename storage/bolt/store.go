@@ -26,8 +26,8 @@ var (
 )
 
 // Store is a sessions.Storage kept in a bbolt database file. Besides
-// Storage it implements sessions.Toucher, sessions.Lister, sessions.Sweeper
-// and io.Closer.
+// Storage it implements sessions.Toucher, sessions.ConditionalWriter,
+// sessions.ExpiryReader, sessions.Lister, sessions.Sweeper and io.Closer.
 //
 // A Store is safe for concurrent use by multiple goroutines. Changes from
 // concurrent callers are committed together (see Write), and a change that
@@ -219,9 +219,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	var header [headerSize]byte
-	buf.Write(header[:])
-	if err := write(buf); err != nil {
+	if err := writeEntry(buf, write); err != nil {
 		return err
 	}
 	if buf.Len() > bbolt.MaxValueSize {

@@ -19,23 +19,46 @@ import (
 // delegate Storage. New returns one.
 //
 // The dynamic type of a Store also implements sessions.Toucher,
-// sessions.Lister and sessions.Sweeper exactly when the delegate does, so a
-// type assertion on it tells the truth about what the delegate can do:
+// sessions.Lister, sessions.Sweeper, sessions.ConditionalWriter and
+// sessions.ExpiryReader exactly when the delegate does (it is built by
+// sessions.Compose), so a type assertion on it tells the truth about what
+// the delegate can do:
 //
 //   - Touch forwards to the delegate and then moves the cached expiry (or
 //     drops the entry if the delegate failed).
+//   - Create and Replace forward to the delegate; when it succeeds the
+//     cache keeps what was written with its expiry, and when it refuses (or
+//     fails) the cached entry is dropped.
+//   - ReadWithExpiry answers from the cache like Read, with the expiry the
+//     cache knows, which is exact because the delegate reports it.
 //   - List forwards to the delegate: the cache holds only part of the ids.
 //   - DeleteExpired forwards to the delegate, returning its count, and also
 //     drops the cache's own expired and idle entries.
+//
+// io.Closer is the cache's own and always present. StatsOf reports the
+// cache's counters.
 //
 // A Store is safe for concurrent use by multiple goroutines.
 type Store interface {
 	sessions.Storage
 	io.Closer
+}
 
-	// Stats returns the cache's counters since New, and its current size.
-	// It may be called at any time, also after Close.
-	Stats() Stats
+// StatsOf returns the counters of the cache s, which New returned, and true;
+// for any other storage it returns the zero Stats and false. It may be
+// called at any time, also after Close.
+func StatsOf(s sessions.Storage) (Stats, bool) {
+	for s != nil {
+		switch v := s.(type) {
+		case *store:
+			return v.Stats(), true
+		case interface{ Unwrap() sessions.Storage }:
+			s = v.Unwrap()
+		default:
+			return Stats{}, false
+		}
+	}
+	return Stats{}, false
 }
 
 // Stats are counters for tests and operators. Each field counts since New,
@@ -63,19 +86,11 @@ type Stats struct {
 	Bytes   int64
 }
 
-// ExpiryReader is an optional capability of a delegate: a Read that also
-// reports the entry's expiry. A delegate without it still works behind the
-// cache, but values the cache loads from it cannot be cached (the cache
-// could serve them past an expiry it does not know); only values written or
-// touched through the cache are. See the package documentation.
+// ExpiryReader is sessions.ExpiryReader, which it was before it moved into
+// package sessions.
 //
-// The memory backend (github.com/sessionkit/sessionkit/storage/memory)
-// implements it.
-type ExpiryReader interface {
-	// ReadWithExpiry is Read that also passes read the expiry of the entry
-	// (the zero Time if it never expires). Its errors are Read's.
-	ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error
-}
+// Deprecated: use sessions.ExpiryReader.
+type ExpiryReader = sessions.ExpiryReader
 
 // Errors that need no detail are built once so that the paths that return
 // them do not allocate.
@@ -96,7 +111,7 @@ type store struct {
 	// that every insertion updates sit on a cache line of their own, so
 	// that hits do not suffer false sharing.
 	delegate sessions.Storage
-	expiry   ExpiryReader // nil unless the delegate implements it
+	expiry   sessions.ExpiryReader // nil unless the delegate implements it
 	seed     maphash.Seed
 	opts     options
 	closed   atomic.Bool
@@ -114,8 +129,9 @@ type store struct {
 
 // New returns an empty cache in front of delegate, configured by opts.
 //
-// The returned Store implements sessions.Toucher, sessions.Lister and
-// sessions.Sweeper exactly when delegate does; see Store. The cache starts
+// The returned Store implements sessions.Toucher, sessions.Lister,
+// sessions.Sweeper, sessions.ConditionalWriter and sessions.ExpiryReader
+// exactly when delegate does; see Store. The cache starts
 // no goroutines. delegate must not be nil.
 func New(delegate sessions.Storage, opts ...Option) Store {
 	o := defaultOptions()
@@ -123,7 +139,7 @@ func New(delegate sessions.Storage, opts ...Option) Store {
 		opt(&o)
 	}
 	s := &store{delegate: delegate, seed: maphash.MakeSeed(), opts: o}
-	s.expiry, _ = delegate.(ExpiryReader)
+	s.expiry, _ = delegate.(sessions.ExpiryReader)
 	for i := range s.shards {
 		s.shards[i].init()
 	}
@@ -190,7 +206,12 @@ func (s *store) checkCall(ctx context.Context, op, id string) error {
 // Write returns its error, as the delegate does. A value larger than
 // WithMaxBytes is written to the delegate but not cached.
 func (s *store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	if err := s.checkCall(ctx, "write", id); err != nil {
+	return s.writeWith(ctx, "write", id, expires, write, s.delegate.Write)
+}
+
+// writeWith is Write through op, the delegate's Write, Create or Replace.
+func (s *store) writeWith(ctx context.Context, name, id string, expires time.Time, write func(io.Writer) error, op func(context.Context, string, time.Time, func(io.Writer) error) error) error {
+	if err := s.checkCall(ctx, name, id); err != nil {
 		return err
 	}
 	sh := s.shard(id)
@@ -198,7 +219,7 @@ func (s *store) Write(ctx context.Context, id string, expires time.Time, write f
 	defer c.release()
 	exp := expiresNanos(expires)
 	return s.mutate(sh, id, func() error {
-		return s.delegate.Write(ctx, id, expires, c.wrap(write))
+		return op(ctx, id, expires, c.wrap(write))
 	}, func(err error, now int64) bool {
 		if c.tooBig && err == nil {
 			sh.uncached++
@@ -223,7 +244,15 @@ func (s *store) Write(ctx context.Context, id string, expires time.Time, write f
 // try again rather than fail. If ctx ends while Read waits for a shared
 // read, Read returns an error wrapping ctx.Err().
 func (s *store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
-	if err := s.checkCall(ctx, "read", id); err != nil {
+	return s.read(ctx, "read", id, func(r io.Reader, _ int64) error { return read(r) })
+}
+
+// read is Read that also passes read the entry's expiry in the cached form
+// (0: never). The expiry is exact only when the delegate is an
+// ExpiryReader: a value is then cached only with the expiry it was written,
+// touched or loaded with.
+func (s *store) read(ctx context.Context, op, id string, read func(r io.Reader, expires int64) error) error {
+	if err := s.checkCall(ctx, op, id); err != nil {
 		return err
 	}
 	sh := s.shard(id)
@@ -235,7 +264,7 @@ func (s *store) Read(ctx context.Context, id string, read func(io.Reader) error)
 			if s.fresh(e, now) {
 				sh.use(e, now)
 				sh.hits++
-				data, negative := e.data, e.negative
+				data, negative, exp := e.data, e.negative, e.expires
 				if negative {
 					sh.negativeHits++
 				}
@@ -243,7 +272,7 @@ func (s *store) Read(ctx context.Context, id string, read func(io.Reader) error)
 				if negative {
 					return errNegative
 				}
-				return read(&reader{data: data})
+				return read(&reader{data: data}, exp)
 			}
 			s.removeLocked(sh, e)
 			sh.expirations++
@@ -279,11 +308,11 @@ func (s *store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	}
 }
 
-func deliver(f *flight, read func(io.Reader) error) error {
+func deliver(f *flight, read func(io.Reader, int64) error) error {
 	if f.err != nil {
 		return f.err
 	}
-	return read(&reader{data: f.data})
+	return read(&reader{data: f.data}, f.expires)
 }
 
 // load runs the delegate read for f, installs the result unless a mutation

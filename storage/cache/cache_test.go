@@ -31,7 +31,7 @@ func TestHitDoesNotReachTheDelegate(t *testing.T) {
 	if n := f.reads.Load(); n != 0 {
 		t.Errorf("the delegate was read %d times, want 0: the written value should be cached", n)
 	}
-	if s := st.Stats(); s.Hits != 3 || s.Misses != 0 || s.Entries != 1 || s.Bytes != 5 {
+	if s := statsOf(st); s.Hits != 3 || s.Misses != 0 || s.Entries != 1 || s.Bytes != 5 {
 		t.Errorf("Stats = %+v, want 3 hits, 0 misses, 1 entry of 5 bytes", s)
 	}
 }
@@ -98,7 +98,7 @@ func TestNothingIsServedPastItsExpiry(t *testing.T) {
 			if got, err := get(t.Context(), st, "id"); err != nil || got != "value" {
 				t.Fatalf("Read just before the expiry = %q, %v; want %q", got, err, "value")
 			}
-			hits := st.Stats().Hits
+			hits := statsOf(st).Hits
 			if hits == 0 {
 				t.Fatal("the value was not cached; the test would prove nothing")
 			}
@@ -106,7 +106,7 @@ func TestNothingIsServedPastItsExpiry(t *testing.T) {
 			if got, err := get(t.Context(), st, "id"); !errors.Is(err, sessions.ErrNotFound) {
 				t.Errorf("Read at the expiry = %q, %v; want ErrNotFound", got, err)
 			}
-			if s := st.Stats(); s.Hits != hits {
+			if s := statsOf(st); s.Hits != hits {
 				t.Errorf("Read at the expiry was answered by the cache (%d hits, want %d)", s.Hits, hits)
 			}
 		})
@@ -135,7 +135,7 @@ func TestIdleEntryIsDropped(t *testing.T) {
 	if n := f.reads.Load(); n != 1 {
 		t.Errorf("Read after the idle timeout did not reach the delegate (%d reads, want 1)", n)
 	}
-	if s := st.Stats(); s.Expirations != 1 {
+	if s := statsOf(st); s.Expirations != 1 {
 		t.Errorf("Stats.Expirations = %d, want 1", s.Expirations)
 	}
 }
@@ -212,7 +212,7 @@ func TestEvictionIsLeastRecentlyUsed(t *testing.T) {
 				if got := s.cachedIDs(); !slices.Equal(got, want) {
 					t.Errorf("the cache holds %v, want %v", got, want)
 				}
-				if ev := st.Stats().Evictions; ev == 0 {
+				if ev := statsOf(st).Evictions; ev == 0 {
 					t.Error("Stats.Evictions = 0, want the evictions counted")
 				}
 			})
@@ -258,7 +258,7 @@ func TestValueLargerThanTheCacheIsPassedThrough(t *testing.T) {
 			}
 		}
 	}
-	s := st.Stats()
+	s := statsOf(st)
 	if s.Entries != 0 || s.Hits != 0 {
 		t.Errorf("Stats = %+v, want nothing cached and no hits", s)
 	}
@@ -336,7 +336,7 @@ func TestConcurrentMissesLoadOnce(t *testing.T) {
 					results <- got
 				})
 			}
-			waitFor(t, "every reader missed", func() bool { return st.Stats().Misses == n })
+			waitFor(t, "every reader missed", func() bool { return statsOf(st).Misses == n })
 			close(g.open)
 			wg.Wait()
 			close(results)
@@ -348,7 +348,7 @@ func TestConcurrentMissesLoadOnce(t *testing.T) {
 			if r := f.reads.Load(); r != 1 {
 				t.Errorf("%d concurrent misses read the delegate %d times, want once", n, r)
 			}
-			if s := st.Stats(); s.Loads != 1 {
+			if s := statsOf(st); s.Loads != 1 {
 				t.Errorf("Stats.Loads = %d, want 1", s.Loads)
 			}
 		})
@@ -374,7 +374,7 @@ func TestWaiterStopsWaitingWhenItsContextEnds(t *testing.T) {
 		_, err := get(ctx, st, "id")
 		waiter <- err
 	}()
-	waitFor(t, "the waiter joined the load", func() bool { return st.Stats().Misses == 2 })
+	waitFor(t, "the waiter joined the load", func() bool { return statsOf(st).Misses == 2 })
 	cancel()
 	if err := <-waiter; !errors.Is(err, context.Canceled) {
 		t.Errorf("the waiter whose context ended got %v, want context.Canceled", err)
@@ -407,7 +407,7 @@ func TestLoaderCancellationDoesNotFailOthers(t *testing.T) {
 		}
 		waiter <- got
 	}()
-	waitFor(t, "the waiter joined the load", func() bool { return st.Stats().Misses == 2 })
+	waitFor(t, "the waiter joined the load", func() bool { return statsOf(st).Misses == 2 })
 	cancel()
 	if err := <-leader; !errors.Is(err, context.Canceled) {
 		t.Errorf("the cancelled loader got %v, want context.Canceled", err)
@@ -439,7 +439,7 @@ func TestPanicInTheDelegateReleasesWaiters(t *testing.T) {
 		_, err := get(context.Background(), st, "id")
 		waiter <- err
 	}()
-	waitFor(t, "the waiter joined the load", func() bool { return st.Stats().Misses == 2 })
+	waitFor(t, "the waiter joined the load", func() bool { return statsOf(st).Misses == 2 })
 	close(g.open)
 	if p := <-leader; p != "delegate bug" {
 		t.Errorf("the loader recovered %v, want the delegate's panic", p)
@@ -692,7 +692,7 @@ func TestNegativeEntries(t *testing.T) {
 				t.Fatalf("Read = %v, want ErrNotFound", err)
 			}
 		}
-		if r, s := f.reads.Load(), st.Stats(); r != 2 || s.Entries != 0 {
+		if r, s := f.reads.Load(), statsOf(st); r != 2 || s.Entries != 0 {
 			t.Errorf("delegate reads = %d, entries = %d; want 2 and 0", r, s.Entries)
 		}
 	})
@@ -705,7 +705,7 @@ func TestNegativeEntries(t *testing.T) {
 				t.Fatalf("Read = %v, want ErrNotFound", err)
 			}
 		}
-		if r, s := f.reads.Load(), st.Stats(); r != 1 || s.NegativeHits != 1 {
+		if r, s := f.reads.Load(), statsOf(st); r != 1 || s.NegativeHits != 1 {
 			t.Errorf("delegate reads = %d, negative hits = %d; want 1 and 1", r, s.NegativeHits)
 		}
 		c.Advance(time.Minute)
@@ -723,7 +723,7 @@ func TestNegativeEntries(t *testing.T) {
 			c.Advance(time.Millisecond)
 			_, _ = get(t.Context(), st, fmt.Sprint("forged", i))
 		}
-		if s := st.Stats(); s.Entries > 10 || s.Evictions < 90 {
+		if s := statsOf(st); s.Entries > 10 || s.Evictions < 90 {
 			t.Errorf("after 100 unknown ids Stats = %+v, want at most 10 entries and at least 90 evictions", s)
 		}
 	})
@@ -901,7 +901,7 @@ func TestCachedBytesAreNeverExposed(t *testing.T) {
 	if got, err := get(t.Context(), st, "id"); err != nil || got != "original" {
 		t.Errorf("Read = %q, %v; want %q", got, err, "original")
 	}
-	if st.Stats().Hits != 2 {
+	if statsOf(st).Hits != 2 {
 		t.Error("the reads were not hits; the test would prove nothing")
 	}
 }

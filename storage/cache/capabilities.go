@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"io"
 	"iter"
 	"time"
 
@@ -52,54 +53,67 @@ func (f sweepForwarder) DeleteExpired(ctx context.Context) (int, error) {
 	return f.s.deleteExpired(ctx, f.sw)
 }
 
+// conditionalForwarder forwards sessions.ConditionalWriter.
+type conditionalForwarder struct {
+	s  *store
+	cw sessions.ConditionalWriter
+}
+
+// Create runs the delegate's Create. When it succeeds, the cache keeps the
+// value it wrote, with its expiry, as Write does; when it fails (an error
+// wrapping sessions.ErrExists among others), the cached entry of id is
+// dropped and the delegate's error is returned unchanged.
+func (f conditionalForwarder) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return f.s.writeWith(ctx, "create", id, expires, write, f.cw.Create)
+}
+
+// Replace runs the delegate's Replace. When it succeeds, the cache keeps the
+// value it wrote, with its expiry; when the delegate finds the entry gone
+// (an error wrapping sessions.ErrNotFound) or fails, the cached entry of id
+// is dropped, so a session that ended elsewhere is not served from the
+// cache either.
+func (f conditionalForwarder) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return f.s.writeWith(ctx, "replace", id, expires, write, f.cw.Replace)
+}
+
+// expiryForwarder is the cache's own sessions.ExpiryReader, offered when the
+// delegate has one: only then does the cache know every cached entry's
+// exact expiry.
+type expiryForwarder struct{ s *store }
+
+// ReadWithExpiry is Read that also passes read the expiry of the entry (the
+// zero Time: never), from the cache on a hit and from the delegate's
+// ReadWithExpiry on a miss. Its errors are Read's.
+func (f expiryForwarder) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
+	return f.s.read(ctx, "read", id, func(r io.Reader, exp int64) error {
+		var t time.Time
+		if exp != 0 {
+			t = time.Unix(0, exp)
+		}
+		return read(r, t)
+	})
+}
+
 // withCapabilities returns s as a Store that also implements exactly the
-// optional interfaces of its delegate: one type per combination.
+// optional interfaces of its delegate, each through a forwarder that keeps
+// the cache coherent, and io.Closer (the cache's own Close).
 func (s *store) withCapabilities() Store {
-	t, hasT := s.delegate.(sessions.Toucher)
-	l, hasL := s.delegate.(sessions.Lister)
-	sw, hasS := s.delegate.(sessions.Sweeper)
-	tf, lf, sf := touchForwarder{s, t}, listForwarder{s, l}, sweepForwarder{s, sw}
-	switch {
-	case hasT && hasL && hasS:
-		return struct {
-			*store
-			touchForwarder
-			listForwarder
-			sweepForwarder
-		}{s, tf, lf, sf}
-	case hasT && hasL:
-		return struct {
-			*store
-			touchForwarder
-			listForwarder
-		}{s, tf, lf}
-	case hasT && hasS:
-		return struct {
-			*store
-			touchForwarder
-			sweepForwarder
-		}{s, tf, sf}
-	case hasL && hasS:
-		return struct {
-			*store
-			listForwarder
-			sweepForwarder
-		}{s, lf, sf}
-	case hasT:
-		return struct {
-			*store
-			touchForwarder
-		}{s, tf}
-	case hasL:
-		return struct {
-			*store
-			listForwarder
-		}{s, lf}
-	case hasS:
-		return struct {
-			*store
-			sweepForwarder
-		}{s, sf}
+	d := sessions.CapabilitiesOf(s.delegate)
+	c := sessions.Capabilities{Closer: s}
+	if d.Toucher != nil {
+		c.Toucher = touchForwarder{s, d.Toucher}
 	}
-	return s
+	if d.Lister != nil {
+		c.Lister = listForwarder{s, d.Lister}
+	}
+	if d.Sweeper != nil {
+		c.Sweeper = sweepForwarder{s, d.Sweeper}
+	}
+	if d.ConditionalWriter != nil {
+		c.ConditionalWriter = conditionalForwarder{s, d.ConditionalWriter}
+	}
+	if d.ExpiryReader != nil {
+		c.ExpiryReader = expiryForwarder{s}
+	}
+	return sessions.Compose(s, c).(Store)
 }

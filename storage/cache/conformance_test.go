@@ -119,3 +119,11 @@ func BenchmarkStorage(b *testing.B) {
 		})
 	})
 }
+
+// must returns the Stats of a cache, which StatsOf always finds.
+func must(st cache.Stats, ok bool) cache.Stats {
+	if !ok {
+		panic("not a cache")
+	}
+	return st
+}

@@ -47,9 +47,18 @@
 // Storage contract does not report the expiry, so a value loaded from a
 // delegate by Read is delivered but not cached: capping its cache lifetime
 // by the idle timeout instead would serve it past an earlier expiry. If the
-// delegate implements ExpiryReader (the memory backend does), loaded values
-// are cached with the expiry it reports. In a long-running process the
-// cache fills through writes and, with sliding sessions, through Touch.
+// delegate implements sessions.ExpiryReader (every backend of this
+// repository does), loaded values are cached with the expiry it reports,
+// so a cache in front of a durable delegate fills from reads right after a
+// restart.
+//
+// # Conditional writes
+//
+// Create and Replace (sessions.ConditionalWriter, when the delegate has it)
+// go to the delegate like Write. A success caches what was written, with its
+// expiry; a refusal (ErrExists, ErrNotFound) or a failure drops the cached
+// entry, so a session that ended behind the cache's back stops being served
+// from it as soon as a Replace finds it gone.
 //
 // # Bounds, idle timeout and eviction
 //

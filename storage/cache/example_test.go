@@ -56,7 +56,7 @@ func ExampleNew() {
 	fmt.Println(read(store, "session-1")) // served from memory
 	fmt.Println(read(store, "session-1"))
 
-	st := store.Stats()
+	st, _ := cache.StatsOf(store)
 	fmt.Printf("hits %d, misses %d, entries %d\n", st.Hits, st.Misses, st.Entries)
 
 	// The Store has the delegate's capabilities: a directory can touch,
@@ -80,7 +80,7 @@ func ExampleWithNegativeTTL() {
 
 	fmt.Println(read(store, "forged"))
 	fmt.Println(read(store, "forged"))
-	st := store.Stats()
+	st, _ := cache.StatsOf(store)
 	fmt.Printf("delegate reads %d, remembered not-found %d\n", st.Loads, st.NegativeHits)
 	// Output:
 	// memory: sessions: not found
@@ -101,7 +101,7 @@ func ExampleWithMaxEntries() {
 	read(store, "a")                    // a is now more recently used than b
 	write(store, "c", "C", time.Time{}) // evicts b
 
-	st := store.Stats()
+	st, _ := cache.StatsOf(store)
 	fmt.Printf("entries %d, evictions %d\n", st.Entries, st.Evictions)
 	fmt.Println(read(store, "b")) // a miss, loaded from the delegate
 	// Output:

@@ -176,11 +176,9 @@ func newTestCache(t *testing.T, c *clock, delegate sessions.Storage, opts ...Opt
 	return st, implOf(st)
 }
 
-// impl is promoted through the wrappers New returns, which embed *store.
-func (s *store) impl() *store { return s }
-
-// implOf digs the *store out of what New returned.
-func implOf(st Store) *store { return st.(interface{ impl() *store }).impl() }
+// implOf digs the *store out of what New returned, through the Unwrap of
+// sessions.Compose.
+func implOf(st Store) *store { return st.(interface{ Unwrap() sessions.Storage }).Unwrap().(*store) }
 
 func put(t *testing.T, st sessions.Storage, id, value string, expires time.Time) {
 	t.Helper()
@@ -219,3 +217,12 @@ func (s *store) cachedIDs() []string {
 }
 
 var errTest = errors.New("test error")
+
+// statsOf returns the counters of a cache made by New.
+func statsOf(s sessions.Storage) Stats {
+	st, ok := StatsOf(s)
+	if !ok {
+		panic("statsOf: not a cache")
+	}
+	return st
+}

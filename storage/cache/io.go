@@ -2,9 +2,10 @@ package cache
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"sync"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // reader gives read access to a cached value without exposing the slice
@@ -76,10 +77,6 @@ func exact(b *bytes.Buffer) []byte {
 	return bytes.Clone(b.Bytes())
 }
 
-// errWriterDone is returned by a writer used after the write function it
-// was given to has returned, which the Storage contract forbids.
-var errWriterDone = errors.New("cache: writer used after its write function returned")
-
 // tee is the writer a write function receives from Write: it passes every
 // byte to the delegate's writer and keeps a copy, up to limit bytes, for the
 // cache. It is detached when the write function returns, so a write function
@@ -93,7 +90,7 @@ type tee struct {
 
 func (t *tee) Write(p []byte) (int, error) {
 	if t.w == nil {
-		return 0, errWriterDone
+		return 0, sessions.ErrWriterDone
 	}
 	n, err := t.w.Write(p)
 	if t.room(n) {
@@ -105,7 +102,7 @@ func (t *tee) Write(p []byte) (int, error) {
 // WriteString implements io.StringWriter, for encoders that produce strings.
 func (t *tee) WriteString(s string) (int, error) {
 	if t.w == nil {
-		return 0, errWriterDone
+		return 0, sessions.ErrWriterDone
 	}
 	n, err := io.WriteString(t.w, s)
 	if t.room(n) {

@@ -19,12 +19,13 @@ import (
 )
 
 // Store is a sessions.Storage that keeps one file per session under a root
-// folder. It implements sessions.Toucher, sessions.Lister, sessions.Sweeper
-// and io.Closer.
+// folder. It implements sessions.Toucher, sessions.ConditionalWriter,
+// sessions.ExpiryReader, sessions.Lister, sessions.Sweeper and io.Closer.
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
-// Stores, in one process or in several, may share one root: every guarantee
-// comes from the atomicity of renaming a file over another, none from locks
+// Stores, in one process or in several, may share one root: the guarantees
+// come from the atomicity of renaming a file over another and from a lock
+// file per fan-out folder (see the package documentation), none from locks
 // held in memory. Concurrent Writes to one id end with exactly one of the
 // written values, and a Read sees the whole old or the whole new content.
 type Store struct {
@@ -33,6 +34,9 @@ type Store struct {
 	opts   options
 
 	closed atomic.Bool
+	// processLocks makes lockFolder use processLock even where flock(2)
+	// is available, so that tests exercise the fallback everywhere.
+	processLocks bool
 	// stopSweeper cancels the background sweeper; sweeperDone is closed when
 	// its goroutine has returned. Both exist from New on (nil when the
 	// sweeper is disabled), so Close never races the goroutine's start.
@@ -184,88 +188,7 @@ func separators(p string) int {
 // having happened last, so the entry exists or not; a Write after an
 // Invalidate creates the entry again.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: write: %w", err)
-	}
-	if err := s.begin(ctx, "write"); err != nil {
-		return err
-	}
-	e, err := s.locate(id)
-	if err != nil {
-		return err
-	}
-
-	f, err := os.CreateTemp(e.dir, tempPrefix+"*")
-	if errors.Is(err, fs.ErrNotExist) {
-		// Folders are made on the first Write into them and never removed
-		// by the Store, but an operator may have removed one.
-		if err = s.mkdir(e.dir); err == nil {
-			f, err = os.CreateTemp(e.dir, tempPrefix+"*")
-		}
-	}
-	if err != nil {
-		return osError("write", err, e.name)
-	}
-	tmp, fileClosed, renamed := f.Name(), false, false
-	defer func() {
-		// Also runs when write panics: no temporary file outlives a
-		// failed Write.
-		if !fileClosed {
-			f.Close()
-		}
-		if !renamed {
-			os.Remove(tmp)
-		}
-	}()
-
-	if s.opts.fileMode != 0o600 { // CreateTemp made it 0o600
-		if err := f.Chmod(s.opts.fileMode); err != nil {
-			return osError("write", err, e.name)
-		}
-	}
-
-	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(f)
-	w := &entryWriter{w: bw}
-	defer func() {
-		w.w = nil // even after a panic, before bw serves another Write
-		bw.Reset(nil)
-		writerPool.Put(bw)
-	}()
-	var h [headerSize]byte
-	putHeader(&h, expiryNanos(expires))
-	bw.Write(h[:]) // cannot fail: the buffer is larger than the header
-
-	err = write(w)
-	w.w = nil
-	if err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return osError("write", err, e.name)
-	}
-	if s.opts.sync {
-		if err := f.Sync(); err != nil {
-			return osError("write", err, e.name)
-		}
-	}
-	fileClosed = true
-	if err := f.Close(); err != nil {
-		return osError("write", err, e.name)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: write: %w", err)
-	}
-	if err := os.Rename(tmp, e.path); err != nil {
-		return osError("write", err, e.name)
-	}
-	renamed = true
-	if s.opts.sync {
-		if err := syncDir(e.dir); err != nil {
-			return osError("write", err, e.name)
-		}
-	}
-	return nil
+	return s.put(ctx, "write", id, expires, write, nil)
 }
 
 // Read calls read with the content of id. It returns an error wrapping
@@ -417,7 +340,19 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(e.path); err != nil {
+	// Under the folder's lock, so that a Replace or Create in any process
+	// sharing the root either renames before the removal (and its entry is
+	// removed) or checks after it (and finds the entry gone).
+	unlock, err := s.lockFolder(e.dir)
+	if err != nil {
+		if absent(err) {
+			return nil // no folder, no entry
+		}
+		return osError("invalidate", err, "")
+	}
+	err = os.Remove(e.path)
+	unlock()
+	if err != nil {
 		if absent(err) {
 			return nil
 		}

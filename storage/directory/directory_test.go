@@ -89,12 +89,12 @@ func snapshot(tb testing.TB, root string) map[string]fileState {
 }
 
 // entryFiles returns the paths, relative to root, of the regular files
-// under root that are not temporary files.
+// under root that are neither temporary files nor folder lock files.
 func entryFiles(tb testing.TB, root string) []string {
 	tb.Helper()
 	var files []string
 	for p, st := range snapshot(tb, root) {
-		if st.mode.IsRegular() && !strings.HasPrefix(filepath.Base(p), ".tmp-") {
+		if st.mode.IsRegular() && !strings.HasPrefix(filepath.Base(p), ".tmp-") && filepath.Base(p) != ".lock" {
 			rel, _ := filepath.Rel(root, p)
 			files = append(files, rel)
 		}

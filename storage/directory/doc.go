@@ -37,7 +37,8 @@
 // whole old or the whole new content, concurrent Writes end with one of
 // the written values, and a failing write function leaves the old content
 // in place. No lock is held in memory, which is why Stores in several
-// processes can share a root. WithSync decides whether changes are also
+// processes can share a root; the renames and removals of entries are also
+// serialised per folder by lock files, for the conditional writes below. WithSync decides whether changes are also
 // flushed to stable storage before the calls return.
 //
 // Reads never create anything: a request carrying a random id costs one
@@ -45,6 +46,46 @@
 // a checksum, so it never loses a concurrent Write. Invalidate removes the
 // file and keeps the (at most 256) folders, which is what makes it safe
 // against a concurrent Write into the same folder.
+//
+// # Conditional writes and the folder locks
+//
+// Create (only if absent or expired) and Replace (only if live), the
+// sessions.ConditionalWriter that keeps a logout from being undone by a
+// request in flight, are atomic across every process that shares the root.
+// Each fan-out folder has a lock file, ".lock", made on first use. Every
+// change of which file is an entry takes it: the rename of Write, Create
+// and Replace, the removal of Invalidate, and the sweeper's removal of an
+// expired entry. Create and Replace write their temporary file first
+// (without the lock), then, holding the lock, read the entry's header and
+// rename only if the condition holds. So:
+//
+//   - of concurrent Creates of one id, in any processes, the first to take
+//     the lock renames and every later one finds a live entry;
+//   - a Create racing a rename (a Write, another Create, a Replace) checks
+//     either before it, and then the rename lands after the Create's, or
+//     after it, and then finds the entry live;
+//   - a Replace racing an Invalidate either renames before the removal,
+//     which then removes what it wrote, or checks after the removal and
+//     finds the entry gone: the entry is never left live;
+//   - the sweeper removes an entry only if, under the lock, the file it
+//     found expired is still the entry, so it never removes content that a
+//     Create or Write has just renamed over an expired entry.
+//
+// Reads and Touch take no lock: renames are atomic, and Touch rewrites the
+// header of the file it opened, so one that races a rename or a removal
+// changes a file that is no longer the entry, as if it had happened first.
+//
+// The lock is an exclusive flock(2) on the lock file, held through a
+// descriptor opened for the one call, on Linux, macOS and the BSDs. It
+// excludes goroutines of one process as well as other processes, is
+// released when the descriptor is closed or the process dies, and needs a
+// local file system or one whose flock is shared between clients (NFS
+// turns flock into fcntl locks, which works with a lock manager). On other
+// systems (Windows among them) the lock is a mutex per folder path shared
+// by the Stores of one process: the conditional writes are then atomic
+// among them, but not against other processes sharing the root, which
+// there can resurrect an ended session as a Store without
+// ConditionalWriter would.
 //
 // # Expiry
 //

@@ -59,7 +59,7 @@ var (
 
 	// errStaleWriter is returned by the writer passed to a write function
 	// when it is used after that function returned.
-	errStaleWriter = errors.New("directory: write: writer used after the write function returned")
+	errStaleWriter = fmt.Errorf("directory: write: %w", sessions.ErrWriterDone)
 	// errStaleReader is the same for the reader passed to a read function.
 	errStaleReader = errors.New("directory: read: reader used after the read function returned")
 )

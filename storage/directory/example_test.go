@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
@@ -87,7 +88,9 @@ func ExampleNew() {
 		}
 	}
 	filepath.WalkDir(store.Root(), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		// Names starting with a dot are the folders' lock files and
+		// temporary files, never entries.
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
 			rel, _ := filepath.Rel(store.Root(), p)
 			fmt.Println(filepath.ToSlash(rel))
 		}

@@ -85,12 +85,13 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 // sessions.ErrClosed, when ctx is done or the Store is closed.
 //
 // An entry is removed only if the file DeleteExpired found expired is still
-// the entry when it removes it (same file identity). A Write that renames
-// fresh content over an expired entry in the microseconds between that
-// check and the removal loses its content: the file system has no
-// "remove if unchanged". That outcome fails closed (the session is gone,
-// never resurrected), and it needs a Write to an id whose entry has already
-// expired, which the sessions middleware does not issue.
+// the entry when it removes it (same file identity), checked under the
+// folder's lock that every rename onto an entry takes, so a Write or Create
+// that renames fresh content over an expired entry is never undone by the
+// sweep. Where the lock is only process-wide (see the package
+// documentation), a Store in another process can still rename in the
+// microseconds between the check and the removal; the content is then lost,
+// which fails closed (the session is gone, never resurrected).
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if err := s.begin(ctx, "delete expired"); err != nil {
 		return 0, err
@@ -109,7 +110,7 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 			err = removeStaleTemp(dir, de)
 		} else if _, ok := idOf(folder, name); ok {
 			var n int
-			n, err = sweepEntry(dir+string(filepath.Separator)+name, time.Now())
+			n, err = sweepEntry(dir+string(filepath.Separator)+name, time.Now(), func() (func(), error) { return s.lockFolder(dir) })
 			removed += n
 			err = redact(err, name)
 		}
@@ -126,8 +127,11 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 
 // sweepEntry removes the entry at path if it is expired at now (and returns
 // 1), or if its header is truncated and it is older than staleTempAge (and
-// returns 0). It keeps everything else.
-func sweepEntry(path string, now time.Time) (int, error) {
+// returns 0). It keeps everything else. The removal happens under the
+// folder's lock, taken by lock, after checking that the file found is still
+// the entry: every rename onto an entry takes the same lock, so no fresh
+// content can arrive between that check and the removal.
+func sweepEntry(path string, now time.Time, lock func() (func(), error)) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if absent(err) {
@@ -161,6 +165,14 @@ func sweepEntry(path string, now time.Time) (int, error) {
 	if found == nil || err != nil {
 		return 0, err
 	}
+	unlock, err := lock()
+	if err != nil {
+		if absent(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	defer unlock()
 	// A Write may have renamed fresh content over the entry since it was
 	// opened; that content is not expired and must stay.
 	cur, err := os.Lstat(path)

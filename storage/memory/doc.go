@@ -16,7 +16,10 @@
 // its own read-write lock, so parallel readers never contend and writers
 // contend only within a shard. Values are immutable once stored: a Read
 // picks up the value under the shard's read lock and streams it after
-// releasing the lock.
+// releasing the lock. Create and Replace (sessions.ConditionalWriter) check
+// their condition and store under the shard's write lock, after the write
+// function has run, so they are atomic with respect to every other call on
+// the same id and to expiry.
 //
 // # Copies
 //

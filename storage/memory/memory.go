@@ -23,7 +23,8 @@ var (
 // Store is an in-process session storage. Create it with New; the zero
 // Store is not usable.
 //
-// A Store implements sessions.Storage, sessions.Toucher, sessions.Lister,
+// A Store implements sessions.Storage, sessions.Toucher,
+// sessions.ConditionalWriter, sessions.ExpiryReader, sessions.Lister,
 // sessions.Sweeper and io.Closer. It is safe for concurrent use by multiple
 // goroutines: ids are spread over independently locked shards, so readers
 // never wait for each other and writers only wait for operations on ids of

@@ -21,6 +21,17 @@
 // one statement; pgx's statement cache prepares each once per connection, so
 // after that an operation is one round trip.
 //
+// # Conditional writes
+//
+// Create and Replace (sessions.ConditionalWriter) are one statement each, so
+// PostgreSQL's row locks make them atomic: Create is INSERT ... ON CONFLICT
+// (id) DO UPDATE ... WHERE the existing row has expired, Replace is UPDATE
+// ... WHERE id = $1 AND the row is live, both by now(). A Replace racing a
+// logout's DELETE waits for its lock and then finds no row, so a session
+// that ended is never written back; the plain upsert of Write would bring
+// it back. ReadWithExpiry (sessions.ExpiryReader) selects expires_at with
+// the content.
+//
 // # Expiry
 //
 // Whether a row is live is judged by the database server's clock: every

@@ -20,7 +20,8 @@ import (
 
 // Store is a sessions.Storage that keeps each session as one row of a
 // PostgreSQL table, through a pgx connection pool. It also implements
-// sessions.Toucher, sessions.Lister, sessions.Sweeper and io.Closer.
+// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
+// sessions.Lister, sessions.Sweeper and io.Closer.
 //
 // Every operation on one session is a single statement, so a Store is safe
 // for concurrent use by multiple goroutines and inherits PostgreSQL's
@@ -39,6 +40,7 @@ type Store struct {
 
 	sqlRead, sqlWrite, sqlDelete           string
 	sqlTouch, sqlExpire, sqlList, sqlSweep string
+	conditional                            conditionalSQL
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -131,10 +133,11 @@ func newStore(pool *pgxpool.Pool, o options) *Store {
 		sqlRead: `SELECT data FROM ` + t + ` WHERE id = $1 AND ` + live,
 		sqlWrite: `INSERT INTO ` + t + ` (id, data, expires_at) VALUES ($1, $2, $3) ` +
 			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
-		sqlDelete: `DELETE FROM ` + t + ` WHERE id = $1`,
-		sqlTouch:  `UPDATE ` + t + ` SET expires_at = $2 WHERE id = $1 AND ` + live,
-		sqlExpire: `DELETE FROM ` + t + ` WHERE id = $1 AND ` + live,
-		sqlList:   `SELECT id FROM ` + t + ` WHERE id > $1 AND ` + live + ` ORDER BY id LIMIT $2`,
+		sqlDelete:   `DELETE FROM ` + t + ` WHERE id = $1`,
+		conditional: conditionalStatements(t),
+		sqlTouch:    `UPDATE ` + t + ` SET expires_at = $2 WHERE id = $1 AND ` + live,
+		sqlExpire:   `DELETE FROM ` + t + ` WHERE id = $1 AND ` + live,
+		sqlList:     `SELECT id FROM ` + t + ` WHERE id > $1 AND ` + live + ` ORDER BY id LIMIT $2`,
 		// SKIP LOCKED: rows another transaction is rewriting are not expired
 		// for long, and sweepers in several instances must not queue up
 		// behind each other or behind requests.

@@ -24,9 +24,20 @@
 //	Invalidate  DEL key
 //	Touch       PEXPIREAT key ms        (EVALSHA of a PERSIST+EXISTS script
 //	                                     when expires is zero; DEL when past)
+//	Create      SET key value NX PXAT ms (NX alone when expires is zero;
+//	                                     EXISTS key when already past)
+//	Replace     SET key value XX PXAT ms (XX alone when expires is zero, so
+//	                                     the key keeps no expiry; DEL when past)
+//	ReadWithExpiry  MULTI GET key PEXPIRETIME key EXEC, pipelined
 //	List        SCAN cursor MATCH prefix* COUNT n, per master of a Cluster
 //
-// SET with PXAT needs Redis 6.2 or later. Nothing ever runs KEYS, FLUSHDB or
+// Create and Replace are sessions.ConditionalWriter: the condition rides on
+// the one SET, so Redis checks and writes atomically, on a Cluster too (one
+// key, one slot). A session that a logout removed is never written back by
+// a request that was in flight: its SET XX finds no key.
+//
+// SET with PXAT needs Redis 6.2 or later, and PEXPIRETIME (ReadWithExpiry)
+// 7.0 or later. Nothing ever runs KEYS, FLUSHDB or
 // FLUSHALL, so a Store can share a database with other data: the prefix is
 // its namespace.
 //

@@ -18,7 +18,8 @@ import (
 
 // Store is a sessions.Storage that keeps each session as one Redis string
 // key, prefix + id, with a native Redis expiry. It also implements
-// sessions.Toucher, sessions.Lister and io.Closer. It needs no Sweeper:
+// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
+// sessions.Lister and io.Closer. It needs no Sweeper:
 // Redis removes expired keys itself.
 //
 // Every operation is a single command, so a Store is safe for concurrent use

@@ -60,6 +60,17 @@ func (f *fakeServer) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 			f.cmds = append(f.cmds, slices.Clone(cmd.Args()))
 		}
 		f.mu.Unlock()
+		if f.answer != nil {
+			// A pipeline (ReadWithExpiry's MULTI ... EXEC) is answered
+			// command by command; its error is the first command's.
+			var first error
+			for _, cmd := range cmds {
+				if err := f.answer(cmd); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		}
 		return next(ctx, cmds)
 	}
 }
@@ -140,6 +151,15 @@ var idOps = []op{
 	}},
 	{"TouchPersist", func(ctx context.Context, s *redis.Store, id string) error {
 		return s.Touch(ctx, id, time.Time{})
+	}},
+	{"Create", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.Create(ctx, id, time.Now().Add(time.Hour), writeString("v"))
+	}},
+	{"Replace", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.Replace(ctx, id, time.Time{}, writeString("v"))
+	}},
+	{"ReadWithExpiry", func(ctx context.Context, s *redis.Store, id string) error {
+		return s.ReadWithExpiry(ctx, id, func(io.Reader, time.Time) error { return nil })
 	}},
 }
 

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/storage/cache v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/storage/redis v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/storagetest v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/storagetest/containers v0.0.0-00010101000000-000000000000
@@ -65,6 +66,7 @@ require (
 
 replace (
 	github.com/sessionkit/sessionkit/sessions => ../../../sessions
+	github.com/sessionkit/sessionkit/storage/cache => ../../cache
 	github.com/sessionkit/sessionkit/storage/redis => ..
 	github.com/sessionkit/sessionkit/storagetest => ../../../storagetest
 	github.com/sessionkit/sessionkit/storagetest/containers => ../../../storagetest/containers

@@ -1,0 +1,185 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
+	"go.etcd.io/bbolt"
+)
+
+var errExists = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrExists)
+
+// Interface checks.
+var (
+	_ sessions.ConditionalWriter = (*Store)(nil)
+	_ sessions.ExpiryReader      = (*Store)(nil)
+)
+
+// Create stores what write produces as the content of id only if id is
+// absent or expired, as sessions.ConditionalWriter describes; otherwise it
+// returns an error wrapping sessions.ErrExists. The check and the Put run in
+// the same write transaction (shared with concurrent changes by the group
+// commit, in queue order), so nothing can come between them; expiry is
+// judged by this process's clock at that transaction. Its other errors are
+// Write's, plus ErrCorrupt when id holds a value that is not a Store entry.
+func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, opCreate, id, expires, write)
+}
+
+// Replace stores what write produces as the content of id only if id holds
+// a live entry, as sessions.ConditionalWriter describes; otherwise it
+// returns an error wrapping sessions.ErrNotFound and creates nothing. The
+// check and the Put run in one write transaction, like Create's. An expires
+// that has already passed removes the live entry. Its errors are Create's.
+func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, opReplace, id, expires, write)
+}
+
+// writeIf is Write for the conditional op kinds.
+func (s *Store) writeIf(ctx context.Context, kind opKind, id string, expires time.Time, write func(io.Writer) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closing.Load() {
+		return errClosed
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := writeEntry(buf, write); err != nil {
+		return err
+	}
+	if buf.Len() > bbolt.MaxValueSize {
+		return fmt.Errorf("sessionkit/bolt: %w: %d bytes of content, bbolt stores at most %d", sessions.ErrTooLarge, buf.Len()-headerSize, bbolt.MaxValueSize-headerSize)
+	}
+	nanos, live := expiryNanos(expires, time.Now())
+	o := getOp(ctx, kind, []byte(id))
+	defer putOp(o)
+	putHeader(buf.Bytes(), nanos)
+	o.value, o.drop = buf.Bytes(), !live
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.commit(o)
+}
+
+// applyConditional performs an opCreate or opReplace in the write
+// transaction of b; see apply.
+func applyConditional(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
+	live := false
+	if v := b.Get(o.key); v != nil {
+		nanos, _, err := decode(v)
+		if err != nil {
+			return errCorrupt, nil
+		}
+		live = !expired(nanos, now)
+	}
+	switch {
+	case o.kind == opCreate && live:
+		return errExists, nil
+	case o.kind == opReplace && !live:
+		return errNotFound, nil
+	case o.drop:
+		// The new expiry has passed: nothing readable may be stored, and
+		// whatever was there (expired, or the live entry Replace ends) goes.
+		return nil, b.Delete(o.key)
+	}
+	return nil, b.Put(o.key, o.value)
+}
+
+// ReadWithExpiry is Read that also passes read the expiry of the entry (the
+// zero Time: never), with the nanosecond precision of the entry's header,
+// read in the same transaction as the content. Its errors are Read's.
+func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	var nanos int64
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.bucket)
+		if b == nil {
+			return errNoBucket
+		}
+		v := b.Get([]byte(id))
+		if v == nil {
+			return errNotFound
+		}
+		n, content, err := decode(v)
+		if err != nil {
+			return errCorrupt
+		}
+		if expired(n, time.Now().UnixNano()) {
+			return errNotFound
+		}
+		nanos = n
+		buf.Write(content)
+		return nil
+	})
+	release()
+	if err != nil {
+		return err
+	}
+	var t time.Time
+	if nanos != 0 {
+		t = time.Unix(0, nanos)
+	}
+	return read(bytes.NewReader(buf.Bytes()), t)
+}
+
+// writeEntry writes the header placeholder and then what write produces
+// into buf. write gets a writer that is detached when it returns, so a
+// write func that keeps its writer gets sessions.ErrWriterDone instead of
+// writing into a pooled buffer that another call owns by then.
+func writeEntry(buf *bytes.Buffer, write func(io.Writer) error) error {
+	var header [headerSize]byte
+	buf.Write(header[:])
+	w := &detachedWriter{buf: buf}
+	err := write(w)
+	w.buf = nil
+	return err
+}
+
+// detachedWriter passes writes to buf until it is detached.
+type detachedWriter struct{ buf *bytes.Buffer }
+
+func (w *detachedWriter) Write(p []byte) (int, error) {
+	if w.buf == nil {
+		return 0, sessions.ErrWriterDone
+	}
+	return w.buf.Write(p)
+}
+
+// WriteString implements io.StringWriter, so encoders that produce strings
+// need no conversion.
+func (w *detachedWriter) WriteString(s string) (int, error) {
+	if w.buf == nil {
+		return 0, sessions.ErrWriterDone
+	}
+	return w.buf.WriteString(s)
+}
+
+// ReadFrom implements io.ReaderFrom, so io.Copy reads straight into the
+// buffer.
+func (w *detachedWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.buf == nil {
+		return 0, sessions.ErrWriterDone
+	}
+	return w.buf.ReadFrom(r)
+}

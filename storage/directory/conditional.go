@@ -1,0 +1,243 @@
+package directory
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
+)
+
+var (
+	_ sessions.ConditionalWriter = (*Store)(nil)
+	_ sessions.ExpiryReader      = (*Store)(nil)
+)
+
+var (
+	errCreateExists    = fmt.Errorf("directory: create: %w", sessions.ErrExists)
+	errReplaceNotFound = fmt.Errorf("directory: replace: %w", sessions.ErrNotFound)
+)
+
+// Create stores what write produces as the content of id only if id is
+// absent or expired, as sessions.ConditionalWriter describes; otherwise it
+// returns an error wrapping sessions.ErrExists. An entry whose header is
+// unreadable counts as absent, as it does for Read.
+//
+// The content goes to a temporary file first, as for Write; then, holding
+// the lock of the entry's folder (see the package documentation), Create
+// reads the entry's header and renames the temporary file over it only if
+// the entry is not live. Every Store that shares the root, in this process
+// or another, takes the same lock to rename or remove an entry, so none of
+// them can change the entry between the check and the rename. The errors
+// are Write's.
+func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.put(ctx, "create", id, expires, write, func(live bool) error {
+		if live {
+			return errCreateExists
+		}
+		return nil
+	})
+}
+
+// Replace stores what write produces as the content of id only if id holds
+// a live entry, as sessions.ConditionalWriter describes; otherwise it
+// returns an error wrapping sessions.ErrNotFound and creates nothing (not
+// even the entry's folder). The check and the rename happen under the
+// folder's lock, as for Create, so a Replace racing an Invalidate in any
+// process either lands before the removal or finds the entry gone. The
+// errors are Write's.
+func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.put(ctx, "replace", id, expires, write, func(live bool) error {
+		if !live {
+			return errReplaceNotFound
+		}
+		return nil
+	})
+}
+
+// put is Write, Create and Replace: the content goes to a temporary file,
+// which is renamed over the entry under the folder's lock if cond (nil for
+// Write) accepts whether the entry is live at that moment.
+func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write func(io.Writer) error, cond func(live bool) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return fmt.Errorf("directory: %s: %w", op, err)
+	}
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	e, err := s.locate(id)
+	if err != nil {
+		return err
+	}
+
+	f, err := os.CreateTemp(e.dir, tempPrefix+"*")
+	if errors.Is(err, fs.ErrNotExist) {
+		if op == "replace" {
+			// No folder, no entry: a Replace creates nothing.
+			return errReplaceNotFound
+		}
+		// Folders are made on the first Write into them and never removed
+		// by the Store, but an operator may have removed one.
+		if err = s.mkdir(e.dir); err == nil {
+			f, err = os.CreateTemp(e.dir, tempPrefix+"*")
+		}
+	}
+	if err != nil {
+		return osError(op, err, e.name)
+	}
+	tmp, fileClosed, renamed := f.Name(), false, false
+	defer func() {
+		// Also runs when write panics: no temporary file outlives a
+		// failed Write.
+		if !fileClosed {
+			f.Close()
+		}
+		if !renamed {
+			os.Remove(tmp)
+		}
+	}()
+
+	if s.opts.fileMode != 0o600 { // CreateTemp made it 0o600
+		if err := f.Chmod(s.opts.fileMode); err != nil {
+			return osError(op, err, e.name)
+		}
+	}
+
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(f)
+	w := &entryWriter{w: bw}
+	defer func() {
+		w.w = nil // even after a panic, before bw serves another Write
+		bw.Reset(nil)
+		writerPool.Put(bw)
+	}()
+	var h [headerSize]byte
+	putHeader(&h, expiryNanos(expires))
+	bw.Write(h[:]) // cannot fail: the buffer is larger than the header
+
+	err = write(w)
+	w.w = nil
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return osError(op, err, e.name)
+	}
+	if s.opts.sync {
+		if err := f.Sync(); err != nil {
+			return osError(op, err, e.name)
+		}
+	}
+	fileClosed = true
+	if err := f.Close(); err != nil {
+		return osError(op, err, e.name)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("directory: %s: %w", op, err)
+	}
+	unlock, err := s.lockFolder(e.dir)
+	if err != nil {
+		return osError(op, err, "")
+	}
+	err = func() error {
+		defer unlock()
+		if cond != nil {
+			live, err := s.liveAt(e.path)
+			if err != nil {
+				return osError(op, err, e.name)
+			}
+			if err := cond(live); err != nil {
+				return err
+			}
+		}
+		if err := os.Rename(tmp, e.path); err != nil {
+			return osError(op, err, e.name)
+		}
+		renamed = true
+		return nil
+	}()
+	if err != nil {
+		return err
+	}
+	if s.opts.sync {
+		if err := syncDir(e.dir); err != nil {
+			return osError(op, err, e.name)
+		}
+	}
+	return nil
+}
+
+// liveAt reports whether the entry at path is live now: present, with a
+// readable header and an expiry that has not passed.
+func (s *Store) liveAt(path string) (bool, error) {
+	nanos, state, err := peekHeader(path)
+	switch {
+	case absent(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return state == headerOK && !expired(nanos, time.Now()), nil
+}
+
+// ReadWithExpiry is Read that also passes read the expiry of the entry (the
+// zero Time: never), at the nanosecond precision of the entry's header. The
+// expiry and the content come from the same file, opened once, so they
+// belong together even when a Write renames new content into place
+// meanwhile. Its errors are Read's.
+func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
+	if err := sessions.CheckID(id); err != nil {
+		return fmt.Errorf("directory: read: %w", err)
+	}
+	if err := s.begin(ctx, "read"); err != nil {
+		return err
+	}
+	e, err := s.locate(id)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(e.path)
+	if err != nil {
+		if absent(err) {
+			return errReadNotFound
+		}
+		return osError("read", err, e.name)
+	}
+	defer f.Close()
+
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(f)
+	r := &entryReader{r: br, name: e.name}
+	defer func() {
+		r.r = nil
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
+	var h [headerSize]byte
+	n, err := io.ReadFull(br, h[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return osError("read", err, e.name)
+	}
+	nanos, state, err := checkHeader(f, h[:n])
+	if err != nil {
+		return osError("read", err, e.name)
+	}
+	if state != headerOK {
+		return errReadBadHeader
+	}
+	if expired(nanos, time.Now()) {
+		return errReadNotFound
+	}
+	var t time.Time
+	if nanos != 0 {
+		t = time.Unix(0, nanos)
+	}
+	err = read(r, t)
+	r.r = nil
+	return err
+}
