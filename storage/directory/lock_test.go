@@ -222,3 +222,83 @@ func TestCrossProcessConditionalWrites(t *testing.T) {
 		}
 	}
 }
+
+// lockChildEnv names the root on which TestCrossProcessLockHelper Creates
+// lockedID; only TestFolderLockExcludesAnotherProcess sets it.
+const lockChildEnv = "DIRECTORY_TEST_LOCK_CHILD_ROOT"
+
+const lockedID = "locked-entry"
+
+// TestCrossProcessLockHelper is the child process of
+// TestFolderLockExcludesAnotherProcess: it Creates lockedID and exits.
+func TestCrossProcessLockHelper(t *testing.T) {
+	root := os.Getenv(lockChildEnv)
+	if root == "" {
+		t.Skip("runs only as a child process of TestFolderLockExcludesAnotherProcess")
+	}
+	s := openTest(t, root, false)
+	if err := os.WriteFile(filepath.Join(root, "creating"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(context.Background(), lockedID, time.Time{}, func(w io.Writer) error { _, err := io.WriteString(w, "child"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "created"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFolderLockExcludesAnotherProcess holds the lock of an entry's folder
+// in this process while a child process Creates that entry: the child must
+// wait for the lock. A lock that excluded only this process's goroutines
+// would let the child's Create finish at once, and it is then caught here
+// (unless the machine is too slow to let the child finish within the grace
+// period, in which case the test proves less but does not fail).
+func TestFolderLockExcludesAnotherProcess(t *testing.T) {
+	if !flockAvailable {
+		t.Skip("the folder lock is cross-process only with flock(2)")
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, folderOf(lockedID))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := fileLock(filepath.Join(dir, lockName), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrossProcessLockHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), lockChildEnv+"="+root)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if err := waitFile(filepath.Join(root, "creating")); err != nil {
+		t.Fatal(err)
+	}
+	for grace := time.Now().Add(500 * time.Millisecond); time.Now().Before(grace); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(root, "created")); err == nil {
+			t.Fatal("the child's Create finished while this process held the folder's lock")
+		}
+	}
+	unlock()
+	locked = false
+	if err := <-exited; err != nil {
+		t.Fatalf("child: %v\n%s", err, out.String())
+	}
+	s := openTest(t, root, false)
+	var got []byte
+	err = s.Read(t.Context(), lockedID, func(r io.Reader) error { var err error; got, err = io.ReadAll(r); return err })
+	if err != nil || string(got) != "child" {
+		t.Errorf("after the lock was released, %q holds %q (%v); want the child's value", lockedID, got, err)
+	}
+}
