@@ -23,11 +23,11 @@ func FuzzCookieRead(f *testing.F) {
 	}
 	store := newMapStore()
 	m, err := sessions.New(
-		sessions.Cookie[Login]("L"),
+		sessions.Cookie[Login]("L", sessions.WithUnsigned()),
 		sessions.Cookie[Prefs]("P", sessions.WithTransformers(mac)),
 		sessions.Cookie[API]("A", sessions.WithTransformers(enc)),
 		sessions.Cookie[struct{ N int }]("I", sessions.WithStorage(sessions.FromBytes(store))),
-		sessions.Cookie[struct{ S []string }]("J", sessions.WithSerializer(sessions.JSON[struct{ S []string }]())),
+		sessions.Cookie[struct{ S []string }]("J", sessions.WithSerializer(sessions.JSON[struct{ S []string }]()), sessions.WithUnsigned()),
 	)
 	if err != nil {
 		f.Fatal(err)

@@ -21,9 +21,12 @@ func contextWithState(ctx context.Context, st *requestState) context.Context {
 
 func (w *responseWriter) WriteHeader(code int) {
 	// Informational responses (103 Early Hints) precede the real headers,
-	// which may still carry session changes.
-	if code >= 100 && code < 200 {
-		if !w.st.failed {
+	// which may still carry session changes. 101 Switching Protocols is
+	// the last response on its connection: it commits like a final status,
+	// or a Renew before a WebSocket upgrade would remove the old id and
+	// never send the new one.
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if w.st.phase != failed {
 			w.ResponseWriter.WriteHeader(code)
 		}
 		return
@@ -61,7 +64,8 @@ func (w *responseWriter) FlushError() error {
 }
 
 // Hijack commits (session storage changes take effect; headers are not sent
-// on a hijacked connection) and hands over the connection.
+// on a hijacked connection unless a 101 was written first) and hands over
+// the connection.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.st.commit() {
 		return nil, nil, ErrCommitFailed

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,47 +94,130 @@ func unescapeValue(s string) (string, error) {
 	return string(b), nil
 }
 
-// readRaw returns the escaped value the request carries for p.
-func (p *providerBase) readRaw(r *http.Request) (string, bool) {
+// maxCandidates bounds how many same-name cookies a request may make the
+// middleware try: a few cover cookies tossed from a sibling subdomain or a
+// deeper path, and the bound keeps a hostile Cookie header from costing a
+// storage read per cookie.
+const maxCandidates = 4
+
+// incoming walks the values a request carries for one provider, in order:
+// every cookie of the provider's name (browsers send the most specific
+// path first), or the first value of its header.
+type incoming struct {
+	lines []string // Cookie lines not yet scanned
+	line  string   // the rest of the current line
+	name  string
+	left  int // candidates still allowed
+}
+
+func (p *providerBase) incoming(r *http.Request) incoming {
 	if p.kind == headerTransport {
 		v := r.Header[p.name]
 		if len(v) == 0 || v[0] == "" {
-			return "", false
+			return incoming{}
 		}
-		return v[0], true
+		return incoming{line: v[0], left: 1}
 	}
-	return findCookie(r.Header["Cookie"], p.name)
+	return incoming{lines: r.Header["Cookie"], name: p.name, left: maxCandidates}
 }
 
-// findCookie returns the first cookie called name in the Cookie headers,
-// without the allocations of parsing every cookie as r.Cookie does. Like
-// net/http it strips one pair of surrounding double quotes.
-func findCookie(lines []string, name string) (string, bool) {
-	for _, line := range lines {
-		for len(line) > 0 {
+// next returns the next raw (escaped) value, without the allocations of
+// parsing every cookie as r.Cookies does. Like net/http it strips one pair
+// of surrounding double quotes from a cookie value.
+func (in *incoming) next() (string, bool) {
+	if in.left <= 0 {
+		return "", false
+	}
+	if in.name == "" { // a header
+		in.left = 0
+		return in.line, true
+	}
+	for {
+		for len(in.line) > 0 {
 			var part string
-			part, line, _ = strings.Cut(line, ";")
+			part, in.line, _ = strings.Cut(in.line, ";")
 			part = strings.TrimSpace(part)
 			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
+			if !ok || k != in.name {
 				continue
 			}
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
+			in.left--
 			return v, true
 		}
+		if len(in.lines) == 0 {
+			return "", false
+		}
+		in.line, in.lines = in.lines[0], in.lines[1:]
 	}
-	return "", false
 }
 
-// send sets the session's value (already escaped) in the response headers.
-func (p *providerBase) send(h http.Header, value string) {
+// tooLarge reports whether an escaped value is over the provider's bound:
+// name plus value for a cookie, the value for a header.
+func (p *providerBase) tooLarge(value string) bool {
+	n := len(value)
+	if p.kind == cookieTransport {
+		n += len(p.name)
+	}
+	return n > p.limit
+}
+
+// encodeWire is the write side of the wire format: transformers in order,
+// escape, size check. Its reverse is decodeWire.
+func (p *providerBase) encodeWire(v string) (string, error) {
+	for _, t := range p.transformers {
+		var err error
+		if v, err = t.TransformWrite(p.bound, v); err != nil {
+			return "", fmt.Errorf("sessions: %s %q: transform: %w", p.kind, p.name, err)
+		}
+	}
+	v = escapeValue(v)
+	if p.tooLarge(v) {
+		n := len(v)
+		if p.kind == cookieTransport {
+			n += len(p.name)
+		}
+		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, n, p.limit)
+	}
+	return v, nil
+}
+
+// decodeWire reverses encodeWire on a value the client sent. The size
+// bound comes first, so an oversized value costs nothing but its length.
+// On failure it returns the reason, for the debug log.
+func (p *providerBase) decodeWire(raw string) (string, string) {
+	if p.tooLarge(raw) {
+		return "", "value over the size bound"
+	}
+	v, err := unescapeValue(raw)
+	if err != nil {
+		return "", "malformed value"
+	}
+	for i := len(p.transformers) - 1; i >= 0; i-- {
+		if v, err = p.transformers[i].TransformRead(p.bound, v); err != nil {
+			return "", "transformer refused the value"
+		}
+	}
+	return v, ""
+}
+
+// send sets the session's value (already escaped) in the response headers,
+// a cookie with maxAge seconds to live.
+func (p *providerBase) send(h http.Header, value string, maxAge int64) {
 	if p.kind == headerTransport {
 		h[p.name] = []string{value}
 		return
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], p.name+"="+value+p.cookieSuffix)
+	var line string
+	if p.browserOnly {
+		line = p.name + "=" + value + p.cookieHead + p.cookieTail
+	} else {
+		var num [20]byte
+		line = p.name + "=" + value + p.cookieHead + "; Max-Age=" + string(strconv.AppendInt(num[:0], max(maxAge, 1), 10)) + p.cookieTail
+	}
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
@@ -159,35 +243,127 @@ func (p *providerBase) cookieLine(value string, maxAge int) string {
 	return c.String()
 }
 
-// fits reports whether value, escaped, respects the cookie size limit.
-func (p *providerBase) fits(value string) bool {
-	return p.kind != cookieTransport || len(p.name)+len(value) <= MaxCookieSize
+// addVary adds name to the Vary header unless it, or "*", is already there:
+// a response that depends on a session depends on the header carrying it.
+func addVary(h http.Header, name string) {
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var v string
+			v, line, _ = strings.Cut(line, ",")
+			v = strings.TrimSpace(v)
+			if v == "*" || strings.EqualFold(v, name) {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], name)
 }
 
-// Client-side values carry their own expiry, inside what the transformers
-// sign or encrypt, so a captured cookie cannot be replayed after its
-// lifetime: "<unix seconds, base 36>.<serialized value>".
-func embedExpiry(expires time.Time, serialized string) string {
-	b := make([]byte, 0, 8+len(serialized))
-	b = strconv.AppendInt(b, expires.Unix(), 36)
+// keepFromSharedCaches makes a response that sets or clears a session
+// uncacheable by shared caches, which would otherwise hand one user's
+// session to the next: "private" is added, unless the handler already
+// said "private" or "no-store", which are as strict or stricter and are
+// kept as they are. Directives that grant shared caches more ("public",
+// "s-maxage") are dropped; the handler's other directives are kept.
+func keepFromSharedCaches(h http.Header) {
+	lines := h["Cache-Control"]
+	if len(lines) == 0 {
+		h["Cache-Control"] = []string{"private"}
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for line != "" {
+			var d string
+			d, line, _ = strings.Cut(line, ",")
+			d = strings.TrimSpace(d)
+			name, _, _ := strings.Cut(d, "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				return
+			case "private":
+				if !strings.Contains(d, "=") {
+					return
+				}
+			case "public", "s-maxage":
+				continue
+			case "":
+				continue
+			}
+			kept = append(kept, d)
+		}
+	}
+	h["Cache-Control"] = []string{strings.Join(append(kept, "private"), ", ")}
+}
+
+// Lifetimes travel as Unix seconds in base 36: a client-side value is
+// "<created>.<touched>.<serialized value>", inside what the transformers
+// sign or encrypt; a server-side entry is "<created>.<serialized value>";
+// the id of a server-side session with an idle timeout travels as
+// "<id>.<created>.<touched>", a hint of when to move its expiry.
+
+// times are a session's creation and its last recorded activity, in Unix
+// seconds.
+type times struct{ created, touched int64 }
+
+func appendUnix(b []byte, t int64) []byte { return strconv.AppendInt(b, t, 36) }
+
+func appendTimes(b []byte, t times) []byte {
+	b = appendUnix(b, t.created)
 	b = append(b, '.')
-	b = append(b, serialized...)
-	return string(b)
+	b = appendUnix(b, t.touched)
+	return append(b, '.')
 }
 
-var errExpired = errors.New("expired")
-
-func splitExpiry(s string, now time.Time) (string, error) {
+// cutUnix parses the base-36 time before the first '.' of s and returns it
+// and what follows the '.'. Only the canonical spelling of a non-negative
+// number is accepted, so one value has one form.
+func cutUnix(s string) (int64, string, bool) {
 	head, rest, ok := strings.Cut(s, ".")
+	if !ok || head == "" || head[0] == '-' || head[0] == '+' || len(head) > 13 {
+		return 0, "", false
+	}
+	t, err := strconv.ParseInt(head, 36, 64)
+	if err != nil || strconv.FormatInt(t, 36) != head {
+		return 0, "", false
+	}
+	return t, rest, true
+}
+
+// cutTimes splits a client-side value into its times and serialized value.
+func cutTimes(s string) (times, string, bool) {
+	c, rest, ok := cutUnix(s)
 	if !ok {
-		return "", errBadEscape
+		return times{}, "", false
 	}
-	exp, err := strconv.ParseInt(head, 36, 64)
-	if err != nil || strconv.FormatInt(exp, 36) != head {
-		return "", errBadEscape
+	u, rest, ok := cutUnix(rest)
+	if !ok {
+		return times{}, "", false
 	}
-	if now.Unix() >= exp {
-		return "", errExpired
+	return times{c, u}, rest, true
+}
+
+// DecodeEntry splits the content of a storage entry that the middleware
+// wrote for a server-side session into the serialized session value and
+// the session's creation time, for applications that read a [Storage]
+// directly (to list a user's sessions, for example); the value then goes
+// to the provider's [Serializer]. It returns an error for content of any
+// other form. The middleware keeps the creation time with the data so that
+// the absolute lifetime ([WithLifetime]) survives writes and renewals of
+// the expiry.
+func DecodeEntry(data string) (serialized string, created time.Time, err error) {
+	c, rest, ok := cutUnix(data)
+	if !ok {
+		return "", time.Time{}, errBadEntry
 	}
-	return rest, nil
+	return rest, time.Unix(c, 0), nil
+}
+
+var errBadEntry = errors.New("sessions: not a session entry")
+
+func encodeEntry(created int64, serialized string) string {
+	b := make([]byte, 0, 8+len(serialized))
+	b = appendUnix(b, created)
+	b = append(b, '.')
+	return string(append(b, serialized...))
 }
