@@ -167,10 +167,10 @@ func TestIdleTimeoutEndsAnIdleSession(t *testing.T) {
 // Counts of storage calls under a fake clock are deterministic.
 func TestIdleTimeoutCostsOneTouchPerHalfWindow(t *testing.T) {
 	cases := []struct {
-		name      string
-		idle      time.Duration // before the first of the 100 requests
-		gap       time.Duration // between them
-		min, max  int
+		name     string
+		idle     time.Duration // before the first of the 100 requests
+		gap      time.Duration // between them
+		min, max int
 	}{
 		// Past half the 30-minute window, a burst moves it once.
 		{"a burst, 100 requests in 100 seconds", 16 * time.Minute, time.Second, 1, 1},
@@ -262,7 +262,6 @@ func TestWithCookieRefusesExpiresAndMaxAge(t *testing.T) {
 		}
 	}
 }
-
 
 func ExampleWithLifetime() {
 	type Login struct{ User string }

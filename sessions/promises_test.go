@@ -101,7 +101,10 @@ func TestAccessUsesTheGivenContext(t *testing.T) {
 		"ID":         func(ctx context.Context) error { _, err := sessions.ID[Login](ctx); return err },
 		"Renew":      func(ctx context.Context) error { return sessions.Renew[Login](ctx) },
 		"Invalidate": func(ctx context.Context) error { return sessions.Invalidate[Login](ctx, "some-other-id") },
-		"GetOrSet":   func(ctx context.Context) error { _, err := sessions.GetOrSet(ctx, func() Login { return Login{} }); return err },
+		"GetOrSet": func(ctx context.Context) error {
+			_, err := sessions.GetOrSet(ctx, func() Login { return Login{} })
+			return err
+		},
 	}
 	for name, call := range cases {
 		t.Run(name, func(t *testing.T) {
