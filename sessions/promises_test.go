@@ -309,22 +309,18 @@ func TestGetOrSetIsAtomicWithinARequest(t *testing.T) {
 	var a, b API
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		bDone := make(chan struct{})
+		aLooked, bDone := make(chan struct{}), make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			a, _ = sessions.GetOrSet(ctx, func() API {
-				<-bDone // b finds no session too, and stores its value first
+				close(aLooked) // a found no session
+				<-bDone        // and b, finding none too, stores its value first
 				return API{Token: "a"}
 			})
 		}()
-		// Wait until a has looked (its create is running), then run b.
-		for {
-			if _, err := sessions.Get[API](ctx); errors.Is(err, sessions.ErrNoSession) {
-				break
-			}
-		}
+		<-aLooked
 		b, _ = sessions.GetOrSet(ctx, func() API { return API{Token: "b"} })
 		close(bDone)
 		wg.Wait()
