@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// FromBytes adapts a ByteStorage to the streaming Storage contract. Write
+// FromBytes adapts a [ByteStorage] to the streaming [Storage] contract. Write
 // buffers what its write function produces and calls Save only when that
 // function succeeds, so a failing writer never reaches the ByteStorage. The
-// returned Storage also implements Toucher, Lister, Sweeper and io.Closer
+// returned Storage also implements [Toucher], [Lister], [Sweeper] and [io.Closer]
 // exactly when s does.
 func FromBytes(s ByteStorage) Storage {
 	return byteStorage{s: s}.withCapabilities()
@@ -54,7 +54,7 @@ func (b byteStorage) Invalidate(ctx context.Context, id string) error {
 	return b.s.Delete(ctx, id)
 }
 
-// withCapabilities returns b as a Storage that also implements exactly the
+// withCapabilities returns b as a [Storage] that also implements exactly the
 // optional interfaces of b.s: one concrete type per combination, so that a
 // type assertion on the result never promises what b.s cannot do.
 func (b byteStorage) withCapabilities() Storage {

@@ -6,7 +6,7 @@ import "errors"
 // module and its backends return that means one of these outcomes wraps the
 // matching sentinel.
 var (
-	// ErrNotFound is returned by a Storage when an id is absent or expired.
+	// ErrNotFound is returned by a [Storage] when an id is absent or expired.
 	ErrNotFound = errors.New("sessions: not found")
 
 	// ErrInvalidID is returned when an id is outside the allowed alphabet
@@ -14,7 +14,7 @@ var (
 	// touch disk or network.
 	ErrInvalidID = errors.New("sessions: invalid session id")
 
-	// ErrClosed is returned by every call on a Storage after its Close.
+	// ErrClosed is returned by every call on a [Storage] after its Close.
 	ErrClosed = errors.New("sessions: storage closed")
 
 	// ErrTooLarge is returned when a value exceeds a limit: a cookie whose

@@ -69,7 +69,7 @@ func WithTransformers(t ...Transformer) Option {
 
 // WithSerializer sets how the session value becomes text. s must be a
 // [Serializer] of the provider's own session type; otherwise [New] returns
-// an error. Default: Compact[T]().
+// an error. Default: [Compact][T]().
 func WithSerializer[T any](s Serializer[T]) Option {
 	return func(c *config) { c.serializer = s }
 }
@@ -84,7 +84,7 @@ func WithSerializer[T any](s Serializer[T]) Option {
 // [WithIdleTimeout] set, and an Expires fixed at registration would make
 // every cookie sent after that date arrive expired.
 //
-// Name and Value are set by the provider and edits to them are ignored. New
+// Name and Value are set by the provider and edits to them are ignored. [New]
 // checks the result: a __Host- or __Secure- name needs Secure (and __Host-
 // also Path "/" and no Domain), SameSite None and Partitioned need Secure.
 // Several WithCookie options apply in order. Header sessions ignore it.

@@ -71,7 +71,7 @@ func (p *provider[T]) newSlot(st *requestState) slotter {
 
 // Cookie returns a provider for a session of type T carried by the cookie
 // name. By default the session is kept client-side and encoded with
-// Compact[T]; a client-side session must be signed or encrypted with
+// [Compact][T]; a client-side session must be signed or encrypted with
 // [WithTransformers] ([MessageAuthentication] or [Encrypt]) unless it says
 // [WithUnsigned]. [WithStorage] keeps it server-side. Configuration errors
 // are reported by [New].
@@ -270,7 +270,7 @@ func checkProtected(c config) error {
 }
 
 // protects reports whether ts holds a transformer that stops a client from
-// changing what it carries: MessageAuthentication or Encrypt.
+// changing what it carries: [MessageAuthentication] or [Encrypt].
 func protects(ts []Transformer) bool {
 	for _, t := range ts {
 		switch t.(type) {

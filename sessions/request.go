@@ -22,6 +22,8 @@ type requestState struct {
 	inline [4]slotter
 	phase  phase
 	now    int64 // Unix seconds, read once per request on first use
+
+	commitCtx commitContext
 }
 
 // phase is where the request is in its lifecycle.
@@ -111,7 +113,8 @@ func (st *requestState) commit() bool {
 // cancellation, each bounded by its provider's commit timeout: a client
 // that disconnects after a logout must not cancel the logout.
 func (st *requestState) commitLocked() (*providerBase, error) {
-	base := context.WithoutCancel(st.r.Context())
+	base := &st.commitCtx
+	base.r = st.r
 	for i, p := range st.m.providers {
 		// A session with an idle timeout moves its expiry even when the
 		// handler did not touch it; only requests that carry one need a
@@ -162,6 +165,20 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		}
 	}
 	return nil, nil
+}
+
+// commitContext is the request's context without its cancellation, made
+// only when a commit has storage work: a client-side commit needs none.
+type commitContext struct {
+	r   *http.Request
+	ctx context.Context
+}
+
+func (c *commitContext) get() context.Context {
+	if c.ctx == nil {
+		c.ctx = context.WithoutCancel(c.r.Context())
+	}
+	return c.ctx
 }
 
 // carries reports whether the request carries a value for p.

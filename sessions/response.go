@@ -9,14 +9,27 @@ import (
 )
 
 // responseWriter commits the sessions before the first byte of the
-// response. It carries the request state in the same allocation.
+// response. It carries the request state and the request's context in the
+// same allocation.
 type responseWriter struct {
 	http.ResponseWriter
-	st requestState
+	st  requestState
+	ctx stateContext
 }
 
-func contextWithState(ctx context.Context, st *requestState) context.Context {
-	return context.WithValue(ctx, stateKey{}, st)
+// stateContext is context.WithValue(parent, stateKey{}, st) without an
+// allocation of its own. Every other method is the parent's, so the
+// context package still finds the parent's cancellation.
+type stateContext struct {
+	context.Context
+	st *requestState
+}
+
+func (c *stateContext) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
 }
 
 func (w *responseWriter) WriteHeader(code int) {

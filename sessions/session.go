@@ -84,8 +84,8 @@ type keeping interface {
 	peek(v string) (times, bool)
 	// stage performs the commit's storage writes and returns the header
 	// edit; finish then performs its invalidations.
-	stage(ctx context.Context, s *session) (headerEdit, error)
-	finish(ctx context.Context, s *session) error
+	stage(cc *commitContext, s *session) (headerEdit, error)
+	finish(cc *commitContext, s *session) error
 }
 
 // opened is a value open accepted.
@@ -194,21 +194,21 @@ func (p *providerBase) due(t times, now int64) bool {
 
 // stage runs the idle timeout of an unchanged session, then the keeping's
 // storage work.
-func (s *session) stage(ctx context.Context, d decoder) (headerEdit, error) {
+func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
 	if s.change == unchanged && s.p.idle > 0 && s.presence != absent {
-		s.maybeRefresh(ctx, d)
+		s.maybeRefresh(cc, d)
 	}
 	if s.change == unchanged && !s.stale {
 		return headerEdit{}, nil
 	}
-	return s.keep.stage(ctx, s)
+	return s.keep.stage(cc, s)
 }
 
 // finish performs the commit's invalidations, after every provider's
 // writes succeeded.
-func (s *session) finish(ctx context.Context) error { return s.keep.finish(ctx, s) }
+func (s *session) finish(cc *commitContext) error { return s.keep.finish(cc, s) }
 
-func (s *session) maybeRefresh(ctx context.Context, d decoder) {
+func (s *session) maybeRefresh(cc *commitContext, d decoder) {
 	now := s.st.unix()
 	if s.presence == unloaded {
 		// The times the request claims decide, without a storage call,
@@ -217,7 +217,7 @@ func (s *session) maybeRefresh(ctx context.Context, d decoder) {
 		if !ok || !s.p.due(t, now) {
 			return
 		}
-		sctx, cancel := context.WithTimeout(ctx, s.p.commitTO)
+		sctx, cancel := context.WithTimeout(cc.get(), s.p.commitTO)
 		err := s.load(sctx, d)
 		cancel()
 		if err != nil {
@@ -279,10 +279,13 @@ func (*clientSide) peek(v string) (times, bool) {
 
 // encode builds the wire value of the session's current times and value.
 func (c *clientSide) encode(s *session) error {
-	b := make([]byte, 0, 24+len(s.raw))
-	b = appendTimes(b, s.t)
-	b = append(b, s.raw...)
-	wire, err := s.p.encodeWire(string(b))
+	var head [32]byte
+	times := appendTimes(head[:0], s.t)
+	var b strings.Builder
+	b.Grow(len(times) + len(s.raw))
+	b.Write(times)
+	b.WriteString(s.raw)
+	wire, err := s.p.encodeWire(b.String())
 	if err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func (c *clientSide) encode(s *session) error {
 	return nil
 }
 
-func (c *clientSide) stage(_ context.Context, s *session) (headerEdit, error) {
+func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
 	switch s.change {
 	case write:
 		return s.valueEdit(c.wire), nil
@@ -306,7 +309,7 @@ func (c *clientSide) stage(_ context.Context, s *session) (headerEdit, error) {
 	return headerEdit{op: sendClear}, nil
 }
 
-func (*clientSide) finish(context.Context, *session) error { return nil }
+func (*clientSide) finish(*commitContext, *session) error { return nil }
 
 // serverSide keeps the value in the provider's storage under an id; only
 // the id travels (with the session's times as a hint when it has an idle
@@ -404,31 +407,36 @@ func (sv *serverSide) wire(s *session) (string, error) {
 	return s.p.encodeWire(string(b[:len(b)-1]))
 }
 
-func (sv *serverSide) stage(ctx context.Context, s *session) (headerEdit, error) {
+func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 	switch s.change {
 	case write:
 		wire, err := sv.wire(s)
 		if err != nil {
 			return headerEdit{}, err
 		}
-		entry := encodeEntry(s.t.created, s.raw)
-		if err := sv.write(ctx, s, entry); err != nil {
+		if err := sv.write(cc.get(), s); err != nil {
 			return headerEdit{}, err
 		}
 		sv.stored = true
 		return s.valueEdit(wire), nil
 	case refresh:
-		return sv.refresh(ctx, s), nil
+		return sv.refresh(cc.get(), s), nil
 	}
 	// forget, or a stale id
 	return headerEdit{op: sendClear}, nil
 }
 
-func (sv *serverSide) write(ctx context.Context, s *session, entry string) error {
+// write stores the session's entry: its creation time, then its value.
+func (sv *serverSide) write(ctx context.Context, s *session) error {
 	ctx, cancel := context.WithTimeout(ctx, s.p.commitTO)
 	defer cancel()
+	var head [16]byte
+	entry := append(appendUnix(head[:0], s.t.created), '.')
 	return s.p.storage.Write(ctx, sv.id, time.Unix(s.p.end(s.t), 0), func(w io.Writer) error {
-		_, err := io.WriteString(w, entry)
+		if _, err := w.Write(entry); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, s.raw)
 		return err
 	})
 }
@@ -451,7 +459,7 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 		cancel()
 	} else {
 		// Without Toucher the entry is rewritten with the data just read.
-		err = sv.write(ctx, s, encodeEntry(s.t.created, s.raw))
+		err = sv.write(ctx, s)
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -466,12 +474,12 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 	return s.valueEdit(wire)
 }
 
-func (sv *serverSide) finish(ctx context.Context, s *session) error {
+func (sv *serverSide) finish(cc *commitContext, s *session) error {
 	for _, id := range sv.invalidate {
 		if id == sv.id {
 			continue // renewed back or kept: the current id stays
 		}
-		ictx, cancel := context.WithTimeout(ctx, s.p.commitTO)
+		ictx, cancel := context.WithTimeout(cc.get(), s.p.commitTO)
 		err := s.p.storage.Invalidate(ictx, id)
 		cancel()
 		if err != nil {

@@ -210,14 +210,20 @@ func (p *providerBase) send(h http.Header, value string, maxAge int64) {
 		h[p.name] = []string{value}
 		return
 	}
-	var line string
-	if p.browserOnly {
-		line = p.name + "=" + value + p.cookieHead + p.cookieTail
-	} else {
-		var num [20]byte
-		line = p.name + "=" + value + p.cookieHead + "; Max-Age=" + string(strconv.AppendInt(num[:0], max(maxAge, 1), 10)) + p.cookieTail
+	var num [24]byte
+	age := num[:0]
+	if !p.browserOnly {
+		age = strconv.AppendInt(append(age, "; Max-Age="...), max(maxAge, 1), 10)
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], line)
+	var b strings.Builder
+	b.Grow(len(p.name) + 1 + len(value) + len(p.cookieHead) + len(age) + len(p.cookieTail))
+	b.WriteString(p.name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString(p.cookieHead)
+	b.Write(age)
+	b.WriteString(p.cookieTail)
+	h["Set-Cookie"] = append(h["Set-Cookie"], b.String())
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
@@ -256,8 +262,25 @@ func addVary(h http.Header, name string) {
 			}
 		}
 	}
+	if len(h["Vary"]) == 0 {
+		// One shared line per name: len == cap, so whoever appends to it
+		// gets a copy, and net/http never edits header lines in place.
+		h["Vary"] = varyLine(name)
+		return
+	}
 	h["Vary"] = append(h["Vary"], name)
 }
+
+var varyCookie = []string{"Cookie"}
+
+func varyLine(name string) []string {
+	if name == "Cookie" {
+		return varyCookie[:1:1]
+	}
+	return []string{name}
+}
+
+var cachePrivate = []string{"private"}
 
 // keepFromSharedCaches makes a response that sets or clears a session
 // uncacheable by shared caches, which would otherwise hand one user's
@@ -268,7 +291,7 @@ func addVary(h http.Header, name string) {
 func keepFromSharedCaches(h http.Header) {
 	lines := h["Cache-Control"]
 	if len(lines) == 0 {
-		h["Cache-Control"] = []string{"private"}
+		h["Cache-Control"] = cachePrivate[:1:1]
 		return
 	}
 	var kept []string
@@ -320,12 +343,24 @@ func appendTimes(b []byte, t times) []byte {
 // number is accepted, so one value has one form.
 func cutUnix(s string) (int64, string, bool) {
 	head, rest, ok := strings.Cut(s, ".")
-	if !ok || head == "" || head[0] == '-' || head[0] == '+' || len(head) > 13 {
+	// 12 base-36 digits reach far past the year 9999; a leading zero
+	// would be a second spelling.
+	if !ok || head == "" || len(head) > 12 || head[0] == '0' && len(head) > 1 {
 		return 0, "", false
 	}
-	t, err := strconv.ParseInt(head, 36, 64)
-	if err != nil || strconv.FormatInt(t, 36) != head {
-		return 0, "", false
+	var t int64
+	for i := 0; i < len(head); i++ {
+		c := head[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'z':
+			d = c - 'a' + 10
+		default:
+			return 0, "", false
+		}
+		t = t*36 + int64(d)
 	}
 	return t, rest, true
 }
@@ -360,10 +395,3 @@ func DecodeEntry(data string) (serialized string, created time.Time, err error) 
 }
 
 var errBadEntry = errors.New("sessions: not a session entry")
-
-func encodeEntry(created int64, serialized string) string {
-	b := make([]byte, 0, 8+len(serialized))
-	b = appendUnix(b, created)
-	b = append(b, '.')
-	return string(append(b, serialized...))
-}
