@@ -51,6 +51,10 @@ type providerBase struct {
 	idle         int64 // seconds; 0: no idle timeout
 	commitTO     time.Duration
 	limit        int // the largest value (a cookie: name plus value) accepted or sent
+	// safeText is set when the last transformer is one of this package's,
+	// whose output is base64url: escaping it changes nothing, and its
+	// reverse refuses anything an unescape could make of a value.
+	safeText     bool
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
 	err          error // a configuration error, reported by New
@@ -116,6 +120,12 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		p.vary = p.name
 	}
 	p.bound = kind.String() + " " + p.name
+	if n := len(p.transformers); n > 0 {
+		switch p.transformers[n-1].(type) {
+		case *macTransformer, *encTransformer, *digestTransformer:
+			p.safeText = true
+		}
+	}
 	lifetime := DefaultLifetime
 	if c.lifetimeSet {
 		lifetime = c.lifetime

@@ -173,7 +173,9 @@ func (p *providerBase) encodeWire(v string) (string, error) {
 			return "", fmt.Errorf("sessions: %s %q: transform: %w", p.kind, p.name, err)
 		}
 	}
-	v = escapeValue(v)
+	if !p.safeText {
+		v = escapeValue(v)
+	}
 	if p.tooLarge(v) {
 		n := len(v)
 		if p.kind == cookieTransport {
@@ -191,9 +193,11 @@ func (p *providerBase) decodeWire(raw string) (string, string) {
 	if p.tooLarge(raw) {
 		return "", "value over the size bound"
 	}
-	v, err := unescapeValue(raw)
-	if err != nil {
-		return "", "malformed value"
+	v, err := raw, error(nil)
+	if !p.safeText {
+		if v, err = unescapeValue(raw); err != nil {
+			return "", "malformed value"
+		}
 	}
 	for i := len(p.transformers) - 1; i >= 0; i-- {
 		if v, err = p.transformers[i].TransformRead(p.bound, v); err != nil {
