@@ -82,6 +82,15 @@ type keeping interface {
 	// peek returns the times v claims, without a storage call, to decide
 	// whether an idle timeout is due.
 	peek(v string) (times, bool)
+	// needsID reports whether the session needs a new id before it takes
+	// a value (renewing: before it is renewed); adopt gives it that id.
+	needsID(s *session, renewing bool) bool
+	adopt(s *session, id string, renewing bool)
+	// forget queues what a Clear must undo at commit.
+	forget(s *session)
+	// prepare builds what a write will send, so that a value over its
+	// bound is refused by Set and Renew, not at commit.
+	prepare(s *session) error
 	// stage performs the commit's storage writes and returns the header
 	// edit; finish then performs its invalidations.
 	stage(cc *commitContext, s *session) (headerEdit, error)
@@ -243,11 +252,8 @@ func (s *session) valueEdit(wire string) headerEdit {
 // forgetSession ends the session in this request: nothing is sent for it
 // and, server-side, the ids it had are invalidated at commit.
 func (s *session) forgetSession() {
-	if s.p.storage != nil {
-		s.server.forgetIDs(s)
-	} else if s.presence == unloaded {
-		s.read = true
-	}
+	s.read = true // what is sent depends on what the request carried
+	s.keep.forget(s)
 	if s.change != unchanged || s.st.carries(s.p) {
 		s.change = forget
 	}
@@ -276,6 +282,11 @@ func (*clientSide) peek(v string) (times, bool) {
 	t, _, ok := cutTimes(v)
 	return t, ok
 }
+
+func (*clientSide) needsID(*session, bool) bool  { return false }
+func (*clientSide) adopt(*session, string, bool) {}
+func (*clientSide) forget(*session)              {}
+func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
 
 // encode builds the wire value of the session's current times and value.
 func (c *clientSide) encode(s *session) error {
@@ -373,13 +384,12 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 	return opened{data: data, t: t, id: id}, "", nil
 }
 
-// forgetIDs queues the ids of the session for invalidation: the one that
+// forget queues the ids of the session for invalidation: the one that
 // was read, or, when nothing was read, every id the request carries
 // (removing an absent id is harmless, and a logout must not depend on
 // which of several same-name cookies is real).
-func (sv *serverSide) forgetIDs(s *session) {
+func (sv *serverSide) forget(s *session) {
 	if s.presence == unloaded {
-		s.read = true
 		in := s.p.incoming(s.st.r)
 		for raw, ok := in.next(); ok; raw, ok = in.next() {
 			if v, reason := s.p.decodeWire(raw); reason == "" {
@@ -393,6 +403,25 @@ func (sv *serverSide) forgetIDs(s *session) {
 	if sv.stored {
 		sv.invalidate = append(sv.invalidate, sv.id)
 	}
+}
+
+// needsID: a server-side session keeps its id across Sets, but only an id
+// the storage knows, so a client-chosen id is never adopted; Renew always
+// makes a new one.
+func (sv *serverSide) needsID(s *session, renewing bool) bool {
+	return renewing || s.presence != present || sv.id == ""
+}
+
+func (sv *serverSide) adopt(_ *session, id string, renewing bool) {
+	if renewing && sv.stored {
+		sv.invalidate = append(sv.invalidate, sv.id)
+	}
+	sv.id, sv.stored = id, false
+}
+
+func (sv *serverSide) prepare(s *session) error {
+	_, err := sv.wire(s)
+	return err
 }
 
 // wire builds what travels for the current id.

@@ -57,49 +57,46 @@ func (p *providerBase) newID(st *requestState) (string, error) {
 	return id, nil
 }
 
-// needsID reports whether a server-side session must get a new id before
-// it can take a value.
-func (s *slot[T]) needsID() bool {
-	return s.p.storage != nil && (s.presence != present || s.server.id == "")
+// newIDUnlocked runs the provider's id generator without the request's
+// lock, which a generator that reads other sessions would otherwise
+// deadlock on. The lock is held again on return; a commit that happened
+// meanwhile makes it ErrTooLate.
+func (s *session) newIDUnlocked() (string, error) {
+	s.st.mu.Unlock()
+	id, err := s.p.newID(s.st)
+	s.st.mu.Lock()
+	if err == nil && s.st.phase != open {
+		err = ErrTooLate
+	}
+	return id, err
 }
 
 // set makes v (serialized as raw) the session, with the request's lock
 // held on entry and on return. With ifAbsent it keeps a session that is
-// present and returns it instead: GetOrSet. The lock is released while
-// the id generator runs; the state is checked again afterwards.
+// present and returns it instead: GetOrSet. The state is checked again
+// after the id generator ran without the lock.
 func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, error) {
 	var zero T
-	for {
-		if s.st.phase != open {
-			return zero, ErrTooLate
-		}
-		if err := s.load(ctx, s); err != nil {
-			return zero, err
-		}
-		if ifAbsent && s.presence == present {
-			return s.value, nil
-		}
-		if !s.needsID() {
-			break
-		}
-		s.st.mu.Unlock()
-		id, err := s.p.newID(s.st)
-		s.st.mu.Lock()
+	if s.st.phase != open {
+		return zero, ErrTooLate
+	}
+	if err := s.load(ctx, s); err != nil {
+		return zero, err
+	}
+	if ifAbsent && s.presence == present {
+		return s.value, nil
+	}
+	if s.keep.needsID(&s.session, false) {
+		id, err := s.newIDUnlocked()
 		if err != nil {
 			return zero, err
-		}
-		if s.st.phase != open {
-			return zero, ErrTooLate
 		}
 		if ifAbsent && s.presence == present {
 			return s.value, nil // another goroutine set it meanwhile
 		}
-		if s.needsID() {
-			// A server-side session keeps its id across Sets, but only an
-			// id the storage knows: a client-chosen id is never adopted.
-			s.server.id, s.server.stored = id, false
+		if s.keep.needsID(&s.session, false) {
+			s.keep.adopt(&s.session, id, false)
 		}
-		break
 	}
 	now := s.st.unix()
 	t := times{created: now, touched: now}
@@ -108,12 +105,7 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 	}
 	prev := s.session
 	s.presence, s.raw, s.t = present, raw, t
-	if s.p.storage == nil {
-		if err := s.client.encode(&s.session); err != nil {
-			s.session = prev
-			return zero, err
-		}
-	} else if _, err := s.server.wire(&s.session); err != nil {
+	if err := s.keep.prepare(&s.session); err != nil {
 		s.session = prev
 		return zero, err
 	}
@@ -128,16 +120,10 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		return err
 	}
 	var id string
-	if s.p.storage != nil {
-		s.st.mu.Unlock()
+	if s.keep.needsID(&s.session, true) {
 		var err error
-		id, err = s.p.newID(s.st)
-		s.st.mu.Lock()
-		if err != nil {
+		if id, err = s.newIDUnlocked(); err != nil {
 			return err
-		}
-		if s.st.phase != open {
-			return ErrTooLate
 		}
 		if s.presence != present {
 			return ErrNoSession // cleared meanwhile
@@ -146,19 +132,8 @@ func (s *slot[T]) renew(ctx context.Context) error {
 	now := s.st.unix()
 	prev := s.session
 	s.t = times{created: now, touched: now}
-	if s.p.storage == nil {
-		if err := s.client.encode(&s.session); err != nil {
-			s.session = prev
-			return err
-		}
-		s.change = write
-		return nil
-	}
-	if s.server.stored {
-		s.server.invalidate = append(s.server.invalidate, s.server.id)
-	}
-	s.server.id, s.server.stored = id, false
-	if _, err := s.server.wire(&s.session); err != nil {
+	s.keep.adopt(&s.session, id, true)
+	if err := s.keep.prepare(&s.session); err != nil {
 		s.session = prev
 		return err
 	}
