@@ -342,11 +342,15 @@ func splitID(v string) (string, times, bool) {
 	if !hinted {
 		return id, times{}, true
 	}
-	t, tail, ok := cutTimes(rest + ".")
-	if !ok || tail != "" {
+	c, rest, ok := cutUnix(rest)
+	if !ok {
 		return "", times{}, false
 	}
-	return id, t, true
+	u, ok := parseUnix(rest)
+	if !ok {
+		return "", times{}, false
+	}
+	return id, times{c, u}, true
 }
 
 func (*serverSide) peek(v string) (times, bool) {

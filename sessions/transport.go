@@ -347,14 +347,22 @@ func appendTimes(b []byte, t times) []byte {
 // number is accepted, so one value has one form.
 func cutUnix(s string) (int64, string, bool) {
 	head, rest, ok := strings.Cut(s, ".")
-	// 12 base-36 digits reach far past the year 9999; a leading zero
-	// would be a second spelling.
-	if !ok || head == "" || len(head) > 12 || head[0] == '0' && len(head) > 1 {
+	if !ok {
 		return 0, "", false
 	}
+	t, ok := parseUnix(head)
+	return t, rest, ok
+}
+
+// parseUnix parses a canonical non-negative base-36 number: 12 digits reach
+// far past the year 9999, and a leading zero would be a second spelling.
+func parseUnix(s string) (int64, bool) {
+	if s == "" || len(s) > 12 || s[0] == '0' && len(s) > 1 {
+		return 0, false
+	}
 	var t int64
-	for i := 0; i < len(head); i++ {
-		c := head[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		var d byte
 		switch {
 		case '0' <= c && c <= '9':
@@ -362,11 +370,11 @@ func cutUnix(s string) (int64, string, bool) {
 		case 'a' <= c && c <= 'z':
 			d = c - 'a' + 10
 		default:
-			return 0, "", false
+			return 0, false
 		}
 		t = t*36 + int64(d)
 	}
-	return t, rest, true
+	return t, true
 }
 
 // cutTimes splits a client-side value into its times and serialized value.
