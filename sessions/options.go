@@ -133,10 +133,12 @@ func WithIdleTimeout(d time.Duration) Option {
 }
 
 // WithCommitTimeout bounds the storage calls the commit of this session
-// makes (writes, touches, invalidations). The commit runs on the request's
-// context without its cancellation, so a client that disconnects after a
-// logout cannot cancel the logout; this bound is what keeps a hung storage
-// from holding the response forever. d must be positive. Default:
+// makes (writes, touches, invalidations): together they get d from the
+// first of them, after which their context is done with
+// [context.DeadlineExceeded]. The commit runs on the request's context
+// without its cancellation, so a client that disconnects after a logout
+// cannot cancel the logout; this bound is what keeps a hung storage from
+// holding the response forever. d must be positive. Default:
 // [DefaultCommitTimeout], 5 seconds.
 func WithCommitTimeout(d time.Duration) Option {
 	return func(c *config) { c.commitTimeout, c.commitSet = d, true }

@@ -70,6 +70,7 @@ func (p *provider[T]) base() *providerBase { return &p.providerBase }
 func (p *provider[T]) newSlot(st *requestState) slotter {
 	s := &slot[T]{p: p}
 	s.init(&p.providerBase, st)
+	s.dl = &s.deadline
 	return s
 }
 

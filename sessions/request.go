@@ -115,6 +115,13 @@ func (st *requestState) commit() bool {
 func (st *requestState) commitLocked() (*providerBase, error) {
 	base := &st.commitCtx
 	base.r = st.r
+	defer func() {
+		for _, sl := range st.slots {
+			if sl != nil {
+				sl.core().dl.release()
+			}
+		}
+	}()
 	for i, p := range st.m.providers {
 		// A session with an idle timeout moves its expiry even when the
 		// handler did not touch it; only requests that carry one need a

@@ -37,6 +37,17 @@ type session struct {
 
 	client clientSide
 	server serverSide
+	dl     *commitDeadline // the commit's storage calls; in the slot, not copied with the session
+}
+
+// storageCtx returns the context of the commit's storage calls: the
+// request's context without its cancellation, bounded by the provider's
+// commit timeout from the first call on.
+func (s *session) storageCtx(cc *commitContext) context.Context {
+	if s.dl.parent == nil {
+		s.dl.start(cc.get(), s.p.commitTO)
+	}
+	return s.dl
 }
 
 // presence is what is known of the session.
@@ -226,10 +237,7 @@ func (s *session) maybeRefresh(cc *commitContext, d decoder) {
 		if !ok || !s.p.due(t, now) {
 			return
 		}
-		sctx, cancel := context.WithTimeout(cc.get(), s.p.commitTO)
-		err := s.load(sctx, d)
-		cancel()
-		if err != nil {
+		if err := s.load(s.storageCtx(cc), d); err != nil {
 			s.refreshFailed(err)
 			return
 		}
@@ -447,13 +455,13 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 		if err != nil {
 			return headerEdit{}, err
 		}
-		if err := sv.write(cc.get(), s); err != nil {
+		if err := sv.write(s.storageCtx(cc), s); err != nil {
 			return headerEdit{}, err
 		}
 		sv.stored = true
 		return s.valueEdit(wire), nil
 	case refresh:
-		return sv.refresh(cc.get(), s), nil
+		return sv.refresh(s.storageCtx(cc), s), nil
 	}
 	// forget, or a stale id
 	return headerEdit{op: sendClear}, nil
@@ -461,8 +469,6 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 
 // write stores the session's entry: its creation time, then its value.
 func (sv *serverSide) write(ctx context.Context, s *session) error {
-	ctx, cancel := context.WithTimeout(ctx, s.p.commitTO)
-	defer cancel()
 	var head [16]byte
 	entry := append(appendUnix(head[:0], s.t.created), '.')
 	return s.p.storage.Write(ctx, sv.id, time.Unix(s.p.end(s.t), 0), func(w io.Writer) error {
@@ -487,9 +493,7 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 		return headerEdit{}
 	}
 	if t, ok := s.p.storage.(Toucher); ok {
-		tctx, cancel := context.WithTimeout(ctx, s.p.commitTO)
-		err = t.Touch(tctx, sv.id, time.Unix(s.p.end(s.t), 0))
-		cancel()
+		err = t.Touch(ctx, sv.id, time.Unix(s.p.end(s.t), 0))
 	} else {
 		// Without Toucher the entry is rewritten with the data just read.
 		err = sv.write(ctx, s)
@@ -512,10 +516,7 @@ func (sv *serverSide) finish(cc *commitContext, s *session) error {
 		if id == sv.id {
 			continue // renewed back or kept: the current id stays
 		}
-		ictx, cancel := context.WithTimeout(cc.get(), s.p.commitTO)
-		err := s.p.storage.Invalidate(ictx, id)
-		cancel()
-		if err != nil {
+		if err := s.p.storage.Invalidate(s.storageCtx(cc), id); err != nil {
 			return err
 		}
 	}

@@ -9,8 +9,9 @@ import (
 // decoded value.
 type slot[T any] struct {
 	session
-	p     *provider[T]
-	value T // when present
+	p        *provider[T]
+	value    T // when present
+	deadline commitDeadline
 }
 
 func (s *slot[T]) core() *session { return &s.session }
