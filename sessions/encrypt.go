@@ -89,9 +89,21 @@ type encTransformer struct {
 // fresh nonce from crypto/rand. It never fails: crypto/rand does not fail
 // on supported platforms.
 func (t *encTransformer) TransformWrite(name, value string) (string, error) {
+	return t.transformWriteParts(name, nil, value), nil
+}
+
+func (t *encTransformer) transformWriteTimes(name string, tm times, value string) string {
+	var head [32]byte
+	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+}
+
+// transformWriteParts is TransformWrite of prefix followed by value, which
+// the middleware uses to encrypt a session's times and value without first
+// joining them in a string of their own.
+func (t *encTransformer) transformWriteParts(name string, prefix []byte, value string) string {
 	// One buffer: [nonce | ciphertext and tag | name | base64 text]. The
 	// value is copied where its ciphertext goes and sealed in place.
-	sealed := encOverhead + len(value)
+	sealed := encOverhead + len(prefix) + len(value)
 	textAt := sealed + len(name)
 	buf := tfGetBuffer(textAt + tfEncoding.EncodedLen(sealed))
 	defer tfPutBuffer(buf)
@@ -99,12 +111,13 @@ func (t *encTransformer) TransformWrite(name, value string) (string, error) {
 
 	nonce := b[:encNonceLen]
 	rand.Read(nonce)
-	plain := b[encNonceLen : encNonceLen+copy(b[encNonceLen:], value)]
+	k := copy(b[encNonceLen:], prefix)
+	plain := b[encNonceLen : encNonceLen+k+copy(b[encNonceLen+k:], value)]
 	ad := b[sealed : sealed+copy(b[sealed:textAt], name)]
 	t.aeads[0].Seal(plain[:0], nonce, plain, ad)
 	text := b[textAt:]
 	tfEncoding.Encode(text, b[:sealed])
-	return string(text), nil
+	return string(text)
 }
 
 // TransformRead decrypts a value made by TransformWrite for name under any

@@ -113,19 +113,32 @@ func macAppendHeader(b []byte, name string) []byte {
 // TransformWrite returns base64url(value || HMAC-SHA256(key, message)),
 // where message is the domain, len(name), name and value. It never fails.
 func (t *macTransformer) TransformWrite(name, value string) (string, error) {
+	return t.transformWriteParts(name, nil, value), nil
+}
+
+func (t *macTransformer) transformWriteTimes(name string, tm times, value string) string {
+	var head [32]byte
+	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+}
+
+// transformWriteParts is TransformWrite of prefix followed by value, which
+// the middleware uses to sign a session's times and value without first
+// joining them in a string of their own.
+func (t *macTransformer) transformWriteParts(name string, prefix []byte, value string) string {
 	// One buffer: [message | tag | base64 text]; value and tag are adjacent,
 	// so they are encoded in one pass without a copy.
+	n := len(prefix) + len(value)
 	off := len(macDomain) + 8 + len(name)
-	end := off + len(value) + macTagLen
-	buf := tfGetBuffer(end + tfEncoding.EncodedLen(len(value)+macTagLen))
+	end := off + n + macTagLen
+	buf := tfGetBuffer(end + tfEncoding.EncodedLen(n+macTagLen))
 	defer tfPutBuffer(buf)
 	b := buf.b
 
-	msg := append(macAppendHeader(b[:0], name), value...)
+	msg := append(append(macAppendHeader(b[:0], name), prefix...), value...)
 	t.keys[0].sum(msg[len(msg):len(msg):end], msg)
 	text := b[end:]
 	tfEncoding.Encode(text, b[off:end])
-	return string(text), nil
+	return string(text)
 }
 
 // TransformRead verifies a value made by TransformWrite for name under any

@@ -298,13 +298,7 @@ func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
 
 // encode builds the wire value of the session's current times and value.
 func (c *clientSide) encode(s *session) error {
-	var head [32]byte
-	times := appendTimes(head[:0], s.t)
-	var b strings.Builder
-	b.Grow(len(times) + len(s.raw))
-	b.Write(times)
-	b.WriteString(s.raw)
-	wire, err := s.p.encodeWire(b.String())
+	wire, err := s.p.encodeTimes(s.t, s.raw)
 	if err != nil {
 		return err
 	}

@@ -176,6 +176,11 @@ func (p *providerBase) encodeWire(v string) (string, error) {
 	if !p.safeText {
 		v = escapeValue(v)
 	}
+	return p.checkSize(v)
+}
+
+// checkSize refuses an escaped value over the provider's bound.
+func (p *providerBase) checkSize(v string) (string, error) {
 	if p.tooLarge(v) {
 		n := len(v)
 		if p.kind == cookieTransport {
@@ -184,6 +189,26 @@ func (p *providerBase) encodeWire(v string) (string, error) {
 		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, n, p.limit)
 	}
 	return v, nil
+}
+
+// partsWriter is implemented by this package's MessageAuthentication and
+// Encrypt: they transform a prefix and a value as if joined, without the
+// join.
+type partsWriter interface {
+	transformWriteTimes(name string, t times, value string) string
+}
+
+// encodeTimes is encodeWire of a client-side value: the times, then the
+// serialized value.
+func (p *providerBase) encodeTimes(t times, v string) (string, error) {
+	if len(p.transformers) == 1 {
+		if pw, ok := p.transformers[0].(partsWriter); ok {
+			// Its output is base64url: nothing to escape.
+			return p.checkSize(pw.transformWriteTimes(p.bound, t, v))
+		}
+	}
+	var head [32]byte
+	return p.encodeWire(string(appendTimes(head[:0], t)) + v)
 }
 
 // decodeWire reverses encodeWire on a value the client sent. The size
