@@ -15,6 +15,7 @@ import (
 type Manager struct {
 	providers []Provider
 	index     map[reflect.Type]int
+	types     []reflect.Type   // types[i] is providers[i]'s session type
 	now       func() time.Time // tests move the clock
 }
 
@@ -53,6 +54,7 @@ func New(providers ...Provider) (*Manager, error) {
 		}
 		names[key] = true
 		m.index[b.typ] = len(m.providers)
+		m.types = append(m.types, b.typ)
 		m.providers = append(m.providers, p)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -109,3 +111,20 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// find returns the index of the provider of session type typ, or -1. A
+// Manager has few providers: comparing their types beats hashing one.
+func (m *Manager) find(typ reflect.Type) int {
+	if len(m.types) > 8 {
+		if i, ok := m.index[typ]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, t := range m.types {
+		if t == typ {
+			return i
+		}
+	}
+	return -1
+}

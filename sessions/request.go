@@ -63,8 +63,8 @@ func lookup[T any](ctx context.Context) (*slot[T], error) {
 	typ := typeOf[T]()
 	first := stateFrom(ctx)
 	for st := first; st != nil; st = st.parent {
-		i, ok := st.m.index[typ]
-		if !ok {
+		i := st.m.find(typ)
+		if i < 0 {
 			continue
 		}
 		st.mu.Lock()

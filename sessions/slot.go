@@ -104,10 +104,12 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 	if s.presence == present {
 		t.created = s.t.created // activity never extends the lifetime
 	}
-	prev := s.session
+	// Only these fields change before prepare; they are restored by hand
+	// rather than by copying the whole session.
+	prevPresence, prevRaw, prevT := s.presence, s.raw, s.t
 	s.presence, s.raw, s.t = present, raw, t
 	if err := s.keep.prepare(&s.session); err != nil {
-		s.session = prev
+		s.presence, s.raw, s.t = prevPresence, prevRaw, prevT
 		return zero, err
 	}
 	s.value, s.change = v, write
@@ -131,11 +133,11 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		}
 	}
 	now := s.st.unix()
-	prev := s.session
+	prevT, prevServer := s.t, s.server
 	s.t = times{created: now, touched: now}
 	s.keep.adopt(&s.session, id, true)
 	if err := s.keep.prepare(&s.session); err != nil {
-		s.session = prev
+		s.t, s.server = prevT, prevServer
 		return err
 	}
 	s.change = write
