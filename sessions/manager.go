@@ -93,7 +93,14 @@ func New(providers ...Provider) (*Manager, error) {
 // to handlers inside an inner one.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &responseWriter{}
+		var rw *responseWriter
+		if len(m.providers) == 1 {
+			// The common one-session Manager allocates the request state
+			// and the session's slot in one object.
+			rw = m.providers[0].newSoleRequest()
+		} else {
+			rw = &responseWriter{}
+		}
 		st := &rw.st
 		st.m, st.w = m, w
 		st.parent = stateFrom(r.Context())

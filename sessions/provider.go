@@ -19,6 +19,10 @@ type Provider interface {
 	Name() string
 	base() *providerBase
 	newSlot(st *requestState) slotter
+	// newSoleRequest allocates the request state of a Manager whose only
+	// provider this is together with the provider's slot, which the
+	// state's lookup then takes instead of allocating one.
+	newSoleRequest() *responseWriter
 }
 
 type transportKind uint8
@@ -69,9 +73,20 @@ func (p *provider[T]) Name() string        { return p.name }
 func (p *provider[T]) base() *providerBase { return &p.providerBase }
 func (p *provider[T]) newSlot(st *requestState) slotter {
 	s := &slot[T]{p: p}
-	s.init(&p.providerBase, st)
 	s.dl = &s.deadline
+	s.init(&p.providerBase, st)
 	return s
+}
+
+func (p *provider[T]) newSoleRequest() *responseWriter {
+	both := &struct {
+		responseWriter
+		slot slot[T]
+	}{}
+	both.slot.p = p
+	both.slot.dl = &both.slot.deadline
+	both.st.spare = &both.slot
+	return &both.responseWriter
 }
 
 // Cookie returns a provider for a session of type T carried by the cookie

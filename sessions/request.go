@@ -24,6 +24,7 @@ type requestState struct {
 	now    int64 // Unix seconds, read once per request on first use
 
 	commitCtx commitContext
+	spare     slotter // the sole provider's slot, allocated with the state
 }
 
 // phase is where the request is in its lifecycle.
@@ -69,7 +70,7 @@ func lookup[T any](ctx context.Context) (*slot[T], error) {
 		}
 		st.mu.Lock()
 		if st.slots[i] == nil {
-			st.slots[i] = st.m.providers[i].newSlot(st)
+			st.slots[i] = st.newSlot(i)
 		}
 		return st.slots[i].(*slot[T]), nil
 	}
@@ -77,6 +78,16 @@ func lookup[T any](ctx context.Context) (*slot[T], error) {
 		return nil, fmt.Errorf("%w: %v (the request did not pass through a sessions.Manager's Handler)", ErrNotRegistered, typ)
 	}
 	return nil, fmt.Errorf("%w: %v", ErrNotRegistered, typ)
+}
+
+// newSlot returns the slot of provider i for this request.
+func (st *requestState) newSlot(i int) slotter {
+	if s := st.spare; s != nil {
+		st.spare = nil
+		s.core().init(st.m.providers[i].base(), st)
+		return s
+	}
+	return st.m.providers[i].newSlot(st)
 }
 
 // commit writes every changed session and sets the response headers. It
@@ -127,7 +138,7 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		// handler did not touch it; only requests that carry one need a
 		// slot for that.
 		if st.slots[i] == nil && p.base().idle > 0 && st.carries(p.base()) {
-			st.slots[i] = p.newSlot(st)
+			st.slots[i] = st.newSlot(i)
 		}
 	}
 	var inline [len(requestState{}.inline)]headerEdit
