@@ -187,6 +187,9 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 
 // commitContext is the request's context without its cancellation, made
 // only when a commit has storage work: a client-side commit needs none.
+// The commit's deadlines (commitDeadline) take their values from it;
+// WithoutCancel also keeps the request's cancellation out of
+// context.Cause and of the contexts a storage derives.
 type commitContext struct {
 	r   *http.Request
 	ctx context.Context
