@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 func TestHTTPContendersReadAndWriteTheirSessions(t *testing.T) {
@@ -47,7 +49,7 @@ func TestHTTPContendersReadAndWriteTheirSessions(t *testing.T) {
 }
 
 func TestVerifyCatchesALibraryThatDoesNotWrite(t *testing.T) {
-	base, err := sessionkitContender(ScenarioMemory, "", true)
+	base, err := sessionkitContender(ScenarioMemory, "", true, sessions.WithUnsigned())
 	if err != nil {
 		t.Fatal(err)
 	}

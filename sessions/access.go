@@ -8,17 +8,20 @@ import (
 
 // These functions reach the sessions of the request whose context ctx is
 // (or derives from): the request passed to a handler inside
-// Manager.Handler. For one request they are safe for concurrent use. A
-// session type that no Manager on the request registered gives an error
-// wrapping ErrNotRegistered and naming the type.
+// [Manager.Handler]. For one request they are safe for concurrent use. A
+// session type that no [Manager] on the request registered gives an error
+// wrapping [ErrNotRegistered] and naming the type. Every storage call they
+// make runs on ctx, so a handler's deadline bounds them.
 
 // Get returns the session of type T that the request carries, or that the
-// handler set earlier in the request. It returns ErrNoSession when there is
-// none, including when the client sent a value that does not verify,
-// decrypt or decode, or an id the storage does not know (such a cookie is
-// cleared in the response). A storage failure is returned wrapped, so a
-// handler can tell "not logged in" from "store down". The session is loaded
-// on the first call and cached for the rest of the request.
+// handler set earlier in the request. It returns [ErrNoSession] when there
+// is none, including when the client sent a value that does not verify,
+// decrypt or decode, that has outlived its lifetime or idle timeout, or an
+// id the storage does not know (such a cookie is cleared in the response).
+// A storage failure is returned wrapped, so a handler can tell "not logged
+// in" from "store down". The session is loaded on the first successful
+// call and cached for the rest of the request; a failed load is tried
+// again by the next call.
 func Get[T any](ctx context.Context) (T, error) {
 	var zero T
 	s, err := lookup[T](ctx)
@@ -26,7 +29,7 @@ func Get[T any](ctx context.Context) (T, error) {
 		return zero, err
 	}
 	defer s.st.mu.Unlock()
-	if err := s.current(); err != nil {
+	if err := s.current(ctx); err != nil {
 		return zero, err
 	}
 	return s.value, nil
@@ -34,56 +37,102 @@ func Get[T any](ctx context.Context) (T, error) {
 
 // Set makes v the session of type T. The value is serialized at once, so
 // later changes to v (through maps, slices or pointers it holds) are not
-// seen; the change is written when the response starts. A server-side
-// session keeps its id if the request carried a valid one, and otherwise
-// gets a new id: an id the storage does not know is never adopted. Set
-// returns ErrTooLate once the response has started, ErrTooLarge when a
-// client-side cookie would exceed MaxCookieSize (nothing is sent then), the
-// serializer's error, or a storage error from reading the current session.
+// seen; the change is written when the response starts. A session that
+// exists keeps its creation time, so Set never extends its lifetime. A
+// server-side session keeps its id if the request carried a valid one, and
+// otherwise gets a new id: an id the storage does not know is never
+// adopted. Set returns [ErrTooLate] once the response has started,
+// [ErrTooLarge] when the cookie or header would exceed its bound (nothing
+// is sent then), the serializer's error, the id generator's error, or a
+// storage error from reading the current session.
 func Set[T any](ctx context.Context, v T) error {
-	return change(ctx, func(s *slot[T]) error { return s.set(v) })
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return err
+	}
+	defer s.st.mu.Unlock()
+	raw, err := s.serialize(v)
+	if err != nil {
+		return err
+	}
+	_, err = s.set(ctx, v, raw, false)
+	return err
 }
 
 // Clear ends the session of type T: the response tells the client to forget
 // it, and a server-side session's entry is removed from the storage when
-// the response starts. Clearing an absent session is not an error. A Set
-// later in the same request starts a new session with a new id. Clear
-// returns ErrTooLate once the response has started.
+// the response starts (after every provider's writes succeeded). Clearing
+// an absent session is not an error. A Set later in the same request
+// starts a new session with a new id. Clear returns [ErrTooLate] once the
+// response has started.
 func Clear[T any](ctx context.Context) error {
-	return change(ctx, func(s *slot[T]) error { s.clearSession(); return nil })
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return err
+	}
+	defer s.st.mu.Unlock()
+	if s.st.phase != open {
+		return ErrTooLate
+	}
+	s.forgetSession()
+	var zero T
+	s.value = zero
+	return nil
 }
 
 // GetOrSet returns the session of type T, or, when there is none, sets the
-// value create returns and returns it. Errors other than ErrNoSession are
-// returned without calling create.
+// value create returns and returns it. It is atomic per session within a
+// request: concurrent callers all return the same session, the one that
+// was stored. create runs without the request's lock, so it may use other
+// sessions; when two goroutines find no session at once, both may call
+// create, and the value of the one that loses is dropped. Errors other
+// than [ErrNoSession] are returned without calling create.
 func GetOrSet[T any](ctx context.Context, create func() T) (T, error) {
 	v, err := Get[T](ctx)
 	if !errors.Is(err, ErrNoSession) {
 		return v, err
 	}
 	v = create()
-	if err := Set(ctx, v); err != nil {
+	s, err := lookup[T](ctx)
+	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return v, nil
+	defer s.st.mu.Unlock()
+	raw, err := s.serialize(v)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return s.set(ctx, v, raw, true)
 }
 
-// Renew gives the server-side session of type T a new id with the same data
-// and removes the old id from the storage when the response starts (after
-// the new one is written): call it on login and on any privilege change, the
-// defence against session fixation. For a client-side session Renew sends
-// the value again with a fresh lifetime (and, with Encrypt, a fresh nonce).
-// It returns ErrNoSession when there is no session to renew and ErrTooLate
-// once the response has started.
+// Renew gives the session of type T a new identity and a fresh lifetime,
+// with the same data. A server-side session gets a new id, and the old id
+// is removed from the storage when the response starts, after every
+// provider's writes succeeded: call it on login and on any privilege
+// change, the defence against session fixation. A client-side session is
+// sent again with a new creation time (and, with [Encrypt], a fresh
+// nonce). It returns [ErrNoSession] when there is no session to renew,
+// [ErrTooLate] once the response has started, and the id generator's or
+// the storage's error.
 func Renew[T any](ctx context.Context) error {
-	return change(ctx, (*slot[T]).renew)
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return err
+	}
+	defer s.st.mu.Unlock()
+	if s.st.phase != open {
+		return ErrTooLate
+	}
+	return s.renew(ctx)
 }
 
 // ID returns the id of the server-side session of type T: the id the
 // request carried, or the new id a Set or Renew in this request chose (it
-// is stored when the response starts). It returns ErrNoSession when there
-// is no session, and an error for a client-side session, which has no id.
+// is stored when the response starts). It returns [ErrNoSession] when
+// there is no session, a storage error from loading it, and an error for
+// a client-side session, which has no id.
 func ID[T any](ctx context.Context) (string, error) {
 	s, err := lookup[T](ctx)
 	if err != nil {
@@ -93,19 +142,19 @@ func ID[T any](ctx context.Context) (string, error) {
 	if s.p.storage == nil {
 		return "", fmt.Errorf("sessions: %s %q is kept client-side and has no id", s.p.kind, s.p.name)
 	}
-	if err := s.current(); err != nil {
+	if err := s.current(ctx); err != nil {
 		return "", err
 	}
-	return s.id, nil
+	return s.server.id, nil
 }
 
 // Invalidate removes the server-side session id of type T from the storage
 // at once, for example to log a user out of their other devices (the
 // application keeps the list of a user's ids). If id is the current
-// session's own id, the current session is also cleared as by Clear. It
-// returns an error wrapping ErrInvalidID for a malformed id, the storage's
-// error, or an error for a client-side session, whose values cannot be
-// revoked.
+// session's own id, the current session is also cleared as by [Clear]. It
+// returns an error wrapping [ErrInvalidID] for a malformed id, the
+// storage's error, or an error for a client-side session, whose values
+// cannot be revoked.
 func Invalidate[T any](ctx context.Context, id string) error {
 	s, err := lookup[T](ctx)
 	if err != nil {
@@ -121,22 +170,23 @@ func Invalidate[T any](ctx context.Context, id string) error {
 	if err := s.p.storage.Invalidate(ctx, id); err != nil {
 		return fmt.Errorf("sessions: invalidate %s %q: %w", s.p.kind, s.p.name, err)
 	}
-	if !s.st.committed && (s.id == id || s.incomingID() == id) {
-		s.clearSession()
+	if s.st.phase == open && (s.server.id == id || s.carriesID(id)) {
+		s.forgetSession()
+		var zero T
+		s.value = zero
 	}
 	return nil
 }
 
-// change applies a session change under the request's lock, refusing it
-// once the response has started.
-func change[T any](ctx context.Context, f func(*slot[T]) error) error {
-	s, err := lookup[T](ctx)
-	if err != nil {
-		return err
+// carriesID reports whether the request carries id for this session.
+func (s *session) carriesID(id string) bool {
+	in := s.p.incoming(s.st.r)
+	for raw, ok := in.next(); ok; raw, ok = in.next() {
+		if v, reason := s.p.decodeWire(raw); reason == "" {
+			if got, _, ok := splitID(v); ok && got == id {
+				return true
+			}
+		}
 	}
-	defer s.st.mu.Unlock()
-	if s.st.committed {
-		return ErrTooLate
-	}
-	return f(s)
+	return false
 }

@@ -51,7 +51,7 @@ func TestGetWithoutSessionIsErrNoSession(t *testing.T) {
 		name string
 		opts []sessions.Option
 	}{
-		{"by value", nil},
+		{"by value", []sessions.Option{sessions.WithUnsigned()}},
 		{"by id", []sessions.Option{sessions.WithStorage(sessions.FromBytes(newMapStore()))}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestInvalidateOwnIDClearsTheCurrentSession(t *testing.T) {
 }
 
 func TestIDAndInvalidateRefuseClientSideSessions(t *testing.T) {
-	m := mustNew(t, sessions.Cookie[Prefs]("P"))
+	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithUnsigned()))
 	var idErr, invErr error
 	newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sessions.Set(r.Context(), Prefs{Theme: "dark"})

@@ -16,7 +16,7 @@ import (
 // data is never nil (an empty value is an empty slice) and is valid only
 // during commit: the buffer goes back to a pool afterwards, so a storage
 // that keeps the bytes copies them. A writer that write keeps and uses after
-// it returns gets ErrWriterDone instead of writing into a buffer another
+// it returns gets [ErrWriterDone] instead of writing into a buffer another
 // call owns. When write fails, WriteBuffered returns its error unchanged and
 // does not call commit; otherwise it returns commit's error. It is safe for
 // concurrent use.
@@ -43,9 +43,9 @@ func WriteBuffered(write func(io.Writer) error, commit func(data []byte) error) 
 	return commit(data)
 }
 
-// ErrWriterDone is returned by the writer WriteBuffered hands out when it is
+// ErrWriterDone is returned by the writer [WriteBuffered] hands out when it is
 // used after the write function it was given to has returned, which the
-// Storage contract forbids.
+// [Storage] contract forbids.
 var ErrWriterDone = errors.New("sessions: writer used after its write function returned")
 
 var writeBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -70,7 +70,7 @@ func (w *bufferedWriter) WriteString(s string) (int, error) {
 	return w.buf.WriteString(s)
 }
 
-// ReadFrom implements io.ReaderFrom, so io.Copy reads straight into the
+// ReadFrom implements [io.ReaderFrom], so io.Copy reads straight into the
 // buffer.
 func (w *bufferedWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.buf == nil {

@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// FromBytes adapts a ByteStorage to the streaming Storage contract. Write
+// FromBytes adapts a [ByteStorage] to the streaming [Storage] contract. Write
 // buffers what its write function produces and calls Save only when that
 // function succeeds, so a failing writer never reaches the ByteStorage. The
-// returned Storage also implements Toucher, Lister, Sweeper and io.Closer
+// returned Storage also implements [Toucher], [Lister], [Sweeper] and [io.Closer]
 // exactly when s does (the ones s implements are forwarded as they are, so
-// they check ids themselves), ExpiryReader when s implements it, and
-// ConditionalWriter when s is a [ConditionalByteStorage]. Without that, the
+// they check ids themselves), [ExpiryReader] when s implements it, and
+// [ConditionalWriter] when s is a [ConditionalByteStorage]. Without that, the
 // returned Storage has no ConditionalWriter, and a session that a
 // concurrent request ended can be written back by one that was in flight.
 func FromBytes(s ByteStorage) Storage {
@@ -58,7 +58,7 @@ func (b byteStorage) Invalidate(ctx context.Context, id string) error {
 	return b.s.Delete(ctx, id)
 }
 
-// withCapabilities returns b as a Storage that also implements exactly the
+// withCapabilities returns b as a [Storage] that also implements exactly the
 // optional interfaces of b.s, and ConditionalWriter when b.s is a
 // ConditionalByteStorage.
 func (b byteStorage) withCapabilities() Storage {

@@ -104,7 +104,7 @@ func TestChangesAreCommittedBeforeTheFirstByte(t *testing.T) {
 }
 
 func TestInformationalStatusDoesNotCommit(t *testing.T) {
-	m := mustNew(t, sessions.Cookie[Prefs]("P"))
+	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithUnsigned()))
 	var err error
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
@@ -162,7 +162,7 @@ func TestCommitFailureGoesToTheErrorHandler(t *testing.T) {
 	store.failSave = errStoreDown
 	var got error
 	m := mustNew(t,
-		sessions.Cookie[Prefs]("P"),
+		sessions.Cookie[Prefs]("P", sessions.WithUnsigned()),
 		sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store)),
 			sessions.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 				got = err

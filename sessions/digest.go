@@ -15,14 +15,14 @@ const (
 	digestDomain = "sessionkit/sessions.Digest/v1\x00"
 )
 
-// Digest returns a Transformer that appends a salted SHA-384 digest to
+// Digest returns a [Transformer] that appends a salted SHA-384 digest to
 // session values and checks it on read. It detects accidental corruption
 // and casual editing, and nothing more: it is integrity only, not
 // authentication. Anyone who knows or guesses the salt (it is not a key,
 // it sits in configuration and source code, and a short one can be found
 // by brute force from a single cookie) can forge values that verify. Use
-// MessageAuthentication, whose key is a real secret, to stop clients from
-// changing their sessions, and Encrypt to also stop them from reading them.
+// [MessageAuthentication], whose key is a real secret, to stop clients from
+// changing their sessions, and [Encrypt] to also stop them from reading them.
 // Digest exists for parity with Ktor's transformer of that name.
 //
 // The output of TransformWrite is base64url without padding of the value
@@ -31,11 +31,11 @@ const (
 // stays readable by the client. Binding the name means a value moved from
 // one cookie or header to another does not verify. TransformRead returns
 // the original value for its own output under the same salt and name, and
-// "" and ErrUntrusted for anything else; the comparison is constant time.
+// "" and [ErrUntrusted] for anything else; the comparison is constant time.
 // SHA-384 is truncated SHA-512, which resists the length extension that
 // broke Ktor's original secret-prefix digest.
 //
-// Any salt, even empty, is accepted. The returned Transformer is safe for
+// Any salt, even empty, is accepted. The returned [Transformer] is safe for
 // concurrent use.
 func Digest(salt string) Transformer {
 	prefix := make([]byte, 0, len(digestDomain)+8+len(salt))
@@ -77,7 +77,7 @@ func (t *digestTransformer) TransformWrite(name, value string) (string, error) {
 
 // TransformRead checks a value made by TransformWrite for name under this
 // salt and returns the original value. Every failure returns "" and
-// ErrUntrusted.
+// [ErrUntrusted].
 func (t *digestTransformer) TransformRead(name, value string) (string, error) {
 	if len(value) < tfEncoding.EncodedLen(digestLen) {
 		return "", ErrUntrusted

@@ -15,11 +15,11 @@ const (
 	// encTagLen is the AES-GCM tag length, 128 bits.
 	encTagLen = 16
 
-	// encOverhead is what Encrypt adds to a value before base64.
+	// encOverhead is what [Encrypt] adds to a value before base64.
 	encOverhead = encNonceLen + encTagLen
 )
 
-// Encrypt returns a Transformer that encrypts and authenticates session
+// Encrypt returns a [Transformer] that encrypts and authenticates session
 // values with AES-GCM, so that a client can neither read nor change its
 // session. Use it for by-value sessions whose content is secret.
 //
@@ -31,7 +31,7 @@ const (
 // TransformRead accepts a value encrypted by any key of the ring and
 // returns the original value; for anything else (a changed, truncated or
 // extended value, another session's value, a non-canonical encoding, a key
-// no longer in the ring) it returns "" and ErrUntrusted.
+// no longer in the ring) it returns "" and [ErrUntrusted].
 //
 // key encrypts every new value; key and every key in older decrypt. To
 // rotate, put the new key first and keep the old one in older until every
@@ -40,18 +40,21 @@ const (
 //
 // Every key must be exactly 16, 24 or 32 bytes (AES-128, AES-192,
 // AES-256); 32 bytes from crypto/rand are recommended. Any other length, in
-// key or in older, makes Encrypt return a nil Transformer and an error that
+// key or in older, makes Encrypt return a nil [Transformer] and an error that
 // names the offending key by position and length. The keys are expanded
 // before Encrypt returns: the caller may zero or reuse its slices. A key
 // used here should not also serve another purpose, such as
-// MessageAuthentication.
+// [MessageAuthentication].
 //
 // Random 96-bit nonces are safe for about 2^32 writes per key; rotate the
-// key well before that. Encryption does not expire a value: a client can
-// replay a value it once received for as long as the key stays in the ring.
-// Put an expiry in the session value if replay matters.
+// key well before that. Encryption on its own does not expire a value, but
+// the middleware encrypts the session's creation and activity times with
+// it, so a value replayed after its lifetime or idle timeout
+// ([WithLifetime], [WithIdleTimeout]) is "no session"; within them, a client
+// can replay a value it once received for as long as the key stays in the
+// ring.
 //
-// The returned Transformer is safe for concurrent use.
+// The returned [Transformer] is safe for concurrent use.
 func Encrypt(key []byte, older ...[]byte) (Transformer, error) {
 	ring, err := tfCheckKeys("Encrypt", key, older, func(n int) error {
 		switch n {
@@ -86,9 +89,21 @@ type encTransformer struct {
 // fresh nonce from crypto/rand. It never fails: crypto/rand does not fail
 // on supported platforms.
 func (t *encTransformer) TransformWrite(name, value string) (string, error) {
+	return t.transformWriteParts(name, nil, value), nil
+}
+
+func (t *encTransformer) transformWriteTimes(name string, tm times, value string) string {
+	var head [32]byte
+	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+}
+
+// transformWriteParts is TransformWrite of prefix followed by value, which
+// the middleware uses to encrypt a session's times and value without first
+// joining them in a string of their own.
+func (t *encTransformer) transformWriteParts(name string, prefix []byte, value string) string {
 	// One buffer: [nonce | ciphertext and tag | name | base64 text]. The
 	// value is copied where its ciphertext goes and sealed in place.
-	sealed := encOverhead + len(value)
+	sealed := encOverhead + len(prefix) + len(value)
 	textAt := sealed + len(name)
 	buf := tfGetBuffer(textAt + tfEncoding.EncodedLen(sealed))
 	defer tfPutBuffer(buf)
@@ -96,17 +111,18 @@ func (t *encTransformer) TransformWrite(name, value string) (string, error) {
 
 	nonce := b[:encNonceLen]
 	rand.Read(nonce)
-	plain := b[encNonceLen : encNonceLen+copy(b[encNonceLen:], value)]
+	k := copy(b[encNonceLen:], prefix)
+	plain := b[encNonceLen : encNonceLen+k+copy(b[encNonceLen+k:], value)]
 	ad := b[sealed : sealed+copy(b[sealed:textAt], name)]
 	t.aeads[0].Seal(plain[:0], nonce, plain, ad)
 	text := b[textAt:]
 	tfEncoding.Encode(text, b[:sealed])
-	return string(text), nil
+	return string(text)
 }
 
 // TransformRead decrypts a value made by TransformWrite for name under any
 // key of the ring and returns the original value. Every failure returns ""
-// and ErrUntrusted.
+// and [ErrUntrusted].
 func (t *encTransformer) TransformRead(name, value string) (string, error) {
 	if len(value) < tfEncoding.EncodedLen(encOverhead) {
 		return "", ErrUntrusted

@@ -6,7 +6,7 @@ import "errors"
 // module and its backends return that means one of these outcomes wraps the
 // matching sentinel.
 var (
-	// ErrNotFound is returned by a Storage when an id is absent or expired.
+	// ErrNotFound is returned by a [Storage] when an id is absent or expired.
 	ErrNotFound = errors.New("sessions: not found")
 
 	// ErrInvalidID is returned when an id is outside the allowed alphabet
@@ -18,7 +18,7 @@ var (
 	// a live entry, which Create then leaves as it was.
 	ErrExists = errors.New("sessions: entry exists")
 
-	// ErrClosed is returned by every call on a Storage after its Close.
+	// ErrClosed is returned by every call on a [Storage] after its Close.
 	ErrClosed = errors.New("sessions: storage closed")
 
 	// ErrTooLarge is returned when a value exceeds a limit: a cookie whose

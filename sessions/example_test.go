@@ -56,6 +56,16 @@ func (s *memoryBytes) Delete(_ context.Context, id string) error {
 	return nil
 }
 
+// exampleMAC returns the MessageAuthentication transformer of the
+// examples. Real applications load a 32-byte key from their secrets.
+func exampleMAC() sessions.Transformer {
+	mac, err := sessions.MessageAuthentication([]byte("an example key of 32 bytes......"))
+	if err != nil {
+		panic(err)
+	}
+	return mac
+}
+
 func ExampleNew() {
 	type Login struct{ User string }
 	type Prefs struct{ Theme string }
@@ -88,7 +98,7 @@ func ExampleNew() {
 
 func ExampleGet() {
 	type Cart struct{ Items []string }
-	m, err := sessions.New(sessions.Cookie[Cart]("CART"))
+	m, err := sessions.New(sessions.Cookie[Cart]("CART", sessions.WithTransformers(exampleMAC())))
 	if err != nil {
 		panic(err)
 	}
@@ -161,7 +171,7 @@ func (upperSerializer) Deserialize(s string) (string, error) {
 }
 
 func ExampleWithSerializer() {
-	m, err := sessions.New(sessions.Cookie[string]("NAME", sessions.WithSerializer[string](upperSerializer{})))
+	m, err := sessions.New(sessions.Cookie[string]("NAME", sessions.WithSerializer[string](upperSerializer{}), sessions.WithUnsigned()))
 	if err != nil {
 		panic(err)
 	}

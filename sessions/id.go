@@ -6,12 +6,12 @@ import (
 	"fmt"
 )
 
-// MaxIDLength is the longest id a Storage must accept.
+// MaxIDLength is the longest id a [Storage] must accept.
 const MaxIDLength = 128
 
-// CheckID reports whether id is a valid session id: 1 to MaxIDLength
+// CheckID reports whether id is a valid session id: 1 to [MaxIDLength]
 // characters from [A-Za-z0-9_-]. It returns nil for a valid id and an error
-// wrapping ErrInvalidID otherwise. Storages call it before they build a key,
+// wrapping [ErrInvalidID] otherwise. Storages call it before they build a key,
 // a path or a query from id. The error never repeats the id: ids are secrets
 // and must not reach logs.
 func CheckID(id string) error {

@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// ErrUntrusted is the error of every failed TransformRead of Digest,
-// MessageAuthentication and Encrypt: the value was not produced by
+// ErrUntrusted is the error of every failed TransformRead of [Digest],
+// [MessageAuthentication] and [Encrypt]: the value was not produced by
 // TransformWrite under this session name and a key (or salt) of the ring.
 // Whatever the cause (malformed base64, a non-canonical encoding, a value
 // too short to hold a tag, a wrong tag, a value moved from another session
@@ -49,7 +49,7 @@ func tfGetBuffer(n int) *tfBuffer {
 }
 
 // tfPutBuffer zeroes buf and returns it to the pool. Zeroing keeps one
-// request's session content (plaintext, in Encrypt's case) from surviving
+// request's session content (plaintext, in [Encrypt]'s case) from surviving
 // in memory that a later request, or a later bug, could expose.
 func tfPutBuffer(buf *tfBuffer) {
 	if cap(buf.b) > tfMaxPooled {

@@ -9,7 +9,7 @@ import (
 )
 
 const (
-	// macMinKeyLen is the shortest key MessageAuthentication accepts: 128
+	// macMinKeyLen is the shortest key [MessageAuthentication] accepts: 128
 	// bits, the least that resists brute force; 32 random bytes are better.
 	macMinKeyLen = 16
 
@@ -22,9 +22,9 @@ const (
 	macDomain = "sessionkit/sessions.MessageAuthentication/v1\x00"
 )
 
-// MessageAuthentication returns a Transformer that signs session values
+// MessageAuthentication returns a [Transformer] that signs session values
 // with HMAC-SHA256, so that a client can read its session but not change
-// it. Use it for by-value sessions whose content is not secret; use Encrypt
+// it. Use it for by-value sessions whose content is not secret; use [Encrypt]
 // when the client must not read the content either.
 //
 // The output of TransformWrite is base64url without padding of the value
@@ -33,7 +33,7 @@ const (
 // verify. TransformRead accepts a value signed by any key of the ring and
 // returns the original value; for anything else (a changed, truncated or
 // extended value, another session's value, a non-canonical encoding, a key
-// no longer in the ring) it returns "" and ErrUntrusted. Tags are compared
+// no longer in the ring) it returns "" and [ErrUntrusted]. Tags are compared
 // in constant time.
 //
 // key signs every new value; key and every key in older verify. To rotate,
@@ -43,16 +43,19 @@ const (
 //
 // Every key must be at least 16 bytes; 32 bytes from crypto/rand are
 // recommended. A shorter, nil or empty key, in key or in older, makes
-// MessageAuthentication return a nil Transformer and an error that names
+// MessageAuthentication return a nil [Transformer] and an error that names
 // the offending key by position and length. The keys are copied: the caller
 // may zero or reuse its slices afterwards. A key used here should not also
-// serve another purpose, such as Encrypt.
+// serve another purpose, such as [Encrypt].
 //
-// Signing does not hide the value and does not expire it: a client can
-// replay a value it once received for as long as the key stays in the ring.
-// Put an expiry in the session value if replay matters.
+// Signing does not hide the value. On its own it does not expire it either,
+// but the middleware signs the session's creation and activity times in with
+// the value, so a value replayed after its lifetime or idle timeout
+// ([WithLifetime], [WithIdleTimeout]) is "no session"; within them, a client
+// can replay a value it once received for as long as the key stays in the
+// ring.
 //
-// The returned Transformer is safe for concurrent use.
+// The returned [Transformer] is safe for concurrent use.
 func MessageAuthentication(key []byte, older ...[]byte) (Transformer, error) {
 	ring, err := tfCheckKeys("MessageAuthentication", key, older, func(n int) error {
 		if n < macMinKeyLen {
@@ -110,24 +113,37 @@ func macAppendHeader(b []byte, name string) []byte {
 // TransformWrite returns base64url(value || HMAC-SHA256(key, message)),
 // where message is the domain, len(name), name and value. It never fails.
 func (t *macTransformer) TransformWrite(name, value string) (string, error) {
+	return t.transformWriteParts(name, nil, value), nil
+}
+
+func (t *macTransformer) transformWriteTimes(name string, tm times, value string) string {
+	var head [32]byte
+	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+}
+
+// transformWriteParts is TransformWrite of prefix followed by value, which
+// the middleware uses to sign a session's times and value without first
+// joining them in a string of their own.
+func (t *macTransformer) transformWriteParts(name string, prefix []byte, value string) string {
 	// One buffer: [message | tag | base64 text]; value and tag are adjacent,
 	// so they are encoded in one pass without a copy.
+	n := len(prefix) + len(value)
 	off := len(macDomain) + 8 + len(name)
-	end := off + len(value) + macTagLen
-	buf := tfGetBuffer(end + tfEncoding.EncodedLen(len(value)+macTagLen))
+	end := off + n + macTagLen
+	buf := tfGetBuffer(end + tfEncoding.EncodedLen(n+macTagLen))
 	defer tfPutBuffer(buf)
 	b := buf.b
 
-	msg := append(macAppendHeader(b[:0], name), value...)
+	msg := append(append(macAppendHeader(b[:0], name), prefix...), value...)
 	t.keys[0].sum(msg[len(msg):len(msg):end], msg)
 	text := b[end:]
 	tfEncoding.Encode(text, b[off:end])
-	return string(text), nil
+	return string(text)
 }
 
 // TransformRead verifies a value made by TransformWrite for name under any
 // key of the ring and returns the original value. Every failure returns ""
-// and ErrUntrusted.
+// and [ErrUntrusted].
 func (t *macTransformer) TransformRead(name, value string) (string, error) {
 	if len(value) < tfEncoding.EncodedLen(macTagLen) {
 		return "", ErrUntrusted

@@ -10,11 +10,12 @@ import (
 )
 
 // A Manager holds the registered session providers and wraps handlers so
-// that they can use them. A Manager is immutable after New and safe for
+// that they can use them. A Manager is immutable after [New] and safe for
 // concurrent use by any number of requests.
 type Manager struct {
 	providers []Provider
 	index     map[reflect.Type]int
+	types     []reflect.Type   // types[i] is providers[i]'s session type
 	now       func() time.Time // tests move the clock
 }
 
@@ -53,6 +54,7 @@ func New(providers ...Provider) (*Manager, error) {
 		}
 		names[key] = true
 		m.index[b.typ] = len(m.providers)
+		m.types = append(m.types, b.typ)
 		m.providers = append(m.providers, p)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -62,23 +64,43 @@ func New(providers ...Provider) (*Manager, error) {
 }
 
 // Handler returns a handler that makes the Manager's sessions available to
-// next through the request context (Get, Set, Clear and the rest) and
+// next through the request context ([Get], [Set], [Clear] and the rest) and
 // commits the changes before the first byte of the response: when next
-// calls WriteHeader (other than for a 1xx status), Write, ReadFrom, Flush or
-// Hijack on the ResponseWriter, or returns. The ResponseWriter passed to next
-// implements http.Flusher and http.Hijacker (returning an error when the
-// underlying writer cannot), io.ReaderFrom and Unwrap, so
-// http.ResponseController works through it.
+// calls WriteHeader (other than for a 1xx status; 101 Switching Protocols
+// commits), Write, ReadFrom, Flush or Hijack on the ResponseWriter, or
+// returns. The ResponseWriter passed to next
+// implements [http.Flusher] and [http.Hijacker] (returning an error when the
+// underlying writer cannot), [io.ReaderFrom] and Unwrap, so
+// [http.ResponseController] works through it.
 //
 // Nothing is read from the request or a storage until next asks for a
-// session. When a commit fails, the failing provider's error handler answers
-// the request and what next writes afterwards is discarded.
+// session. The commit's storage calls are not cancelled when the client
+// goes away (each is bounded by [WithCommitTimeout]), and no old id is
+// invalidated until every provider's writes succeeded. A response that sets
+// or clears a session carries Vary on its cookie or header and a
+// Cache-Control with "private" (a stricter "private" or "no-store" the
+// handler set is kept); a response that only read one carries the Vary.
+//
+// When a commit fails, the failing provider's error handler answers the
+// request and what next writes afterwards is discarded. The default error
+// handler first removes the headers next set that would turn its plain 500
+// into a redirect or describe another body: Location, Refresh,
+// Content-Location, the Content-* representation headers, ETag,
+// Last-Modified, Accept-Ranges, Age, Expires, Cache-Control (replaced by
+// no-store), Trailer and Transfer-Encoding. Other headers stay.
 //
 // Managers nest: sessions registered with an outer Manager remain available
 // to handlers inside an inner one.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &responseWriter{}
+		var rw *responseWriter
+		if len(m.providers) == 1 {
+			// The common one-session Manager allocates the request state
+			// and the session's slot in one object.
+			rw = m.providers[0].newSoleRequest()
+		} else {
+			rw = &responseWriter{}
+		}
 		st := &rw.st
 		st.m, st.w = m, w
 		st.parent = stateFrom(r.Context())
@@ -87,7 +109,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		} else {
 			st.slots = make([]slotter, len(m.providers))
 		}
-		st.r = r.WithContext(contextWithState(r.Context(), st))
+		rw.ctx = stateContext{Context: r.Context(), st: st}
+		st.r = r.WithContext(&rw.ctx)
 		rw.ResponseWriter = w
 		next.ServeHTTP(rw, st.r)
 		st.commit()
@@ -95,3 +118,20 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// find returns the index of the provider of session type typ, or -1. A
+// Manager has few providers: comparing their types beats hashing one.
+func (m *Manager) find(typ reflect.Type) int {
+	if len(m.types) > 8 {
+		if i, ok := m.index[typ]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, t := range m.types {
+		if t == typ {
+			return i
+		}
+	}
+	return -1
+}

@@ -11,13 +11,18 @@ import (
 )
 
 // A Provider describes one typed session: its Go type, the cookie or header
-// that carries it, and where its value is kept. Cookie and Header make
-// providers; New registers them. A Provider is immutable and may be shared.
+// that carries it, and where its value is kept. [Cookie] and [Header] make
+// providers; [New] registers them. A Provider is immutable and may be
+// shared.
 type Provider interface {
 	// Name returns the cookie or header name that carries the session.
 	Name() string
 	base() *providerBase
 	newSlot(st *requestState) slotter
+	// newSoleRequest allocates the request state of a Manager whose only
+	// provider this is together with the provider's slot, which the
+	// state's lookup then takes instead of allocating one.
+	newSoleRequest() *responseWriter
 }
 
 type transportKind uint8
@@ -30,17 +35,30 @@ const (
 // providerBase holds everything about a provider that does not depend on
 // its session type.
 type providerBase struct {
-	name         string
+	name string
+	// bound is the name the transformers bind: the transport and the
+	// name, so that a value made for cookie "Token" is refused by header
+	// session "Token" under the same key.
+	bound        string
 	typ          reflect.Type
 	kind         transportKind
 	cookie       http.Cookie // template; Name set, Value empty
-	cookieSuffix string      // "; Path=/; Max-Age=…" of a Set-Cookie line, after the value
+	cookieHead   string      // a Set-Cookie line's attributes before Max-Age
+	cookieTail   string      // and after it
+	browserOnly  bool        // a browser-session cookie: no Max-Age
 	clearLine    string      // the whole Set-Cookie line that clears the cookie
+	vary         string      // the request header responses depend on
 	storage      Storage
 	transformers []Transformer
 	identity     func(*http.Request) string
-	sliding      bool
-	lifetime     time.Duration // storage entry / embedded expiry
+	lifetime     int64 // seconds
+	idle         int64 // seconds; 0: no idle timeout
+	commitTO     time.Duration
+	limit        int // the largest value (a cookie: name plus value) accepted or sent
+	// safeText is set when the last transformer is one of this package's,
+	// whose output is base64url: escaping it changes nothing, and its
+	// reverse refuses anything an unescape could make of a value.
+	safeText     bool
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
 	err          error // a configuration error, reported by New
@@ -54,14 +72,29 @@ type provider[T any] struct {
 func (p *provider[T]) Name() string        { return p.name }
 func (p *provider[T]) base() *providerBase { return &p.providerBase }
 func (p *provider[T]) newSlot(st *requestState) slotter {
-	return &slot[T]{p: p, st: st}
+	s := &slot[T]{p: p}
+	s.dl = &s.deadline
+	s.init(&p.providerBase, st)
+	return s
+}
+
+func (p *provider[T]) newSoleRequest() *responseWriter {
+	both := &struct {
+		responseWriter
+		slot slot[T]
+	}{}
+	both.slot.p = p
+	both.slot.dl = &both.slot.deadline
+	both.st.spare = &both.slot
+	return &both.responseWriter
 }
 
 // Cookie returns a provider for a session of type T carried by the cookie
-// name. By default the session is kept client-side, encoded with Compact[T]
-// and not signed: add WithTransformers to sign or encrypt it, or
-// WithStorage to keep it server-side. Configuration errors are reported by
-// New.
+// name. By default the session is kept client-side and encoded with
+// [Compact][T]; a client-side session must be signed or encrypted with
+// [WithTransformers] ([MessageAuthentication] or [Encrypt]) unless it says
+// [WithUnsigned]. [WithStorage] keeps it server-side. Configuration errors
+// are reported by [New].
 func Cookie[T any](name string, opts ...Option) Provider {
 	return newProvider[T](cookieTransport, name, opts)
 }
@@ -70,10 +103,15 @@ func Cookie[T any](name string, opts ...Option) Provider {
 // and response header name, for clients that are not browsers. Set sends the
 // header with the value (or id); Clear sends it with an empty value, which
 // clients should take as "forget the session". Configuration errors are
-// reported by New.
+// reported by [New]; among them, a name that HTTP or this package already
+// gives a meaning ([Header] "Set-Cookie", "Location", "Vary" and the like).
 func Header[T any](name string, opts ...Option) Provider {
 	return newProvider[T](headerTransport, name, opts)
 }
+
+// maxAgeMark is a Max-Age no session uses, formatted once to find where
+// the Max-Age attribute sits in a Set-Cookie line.
+const maxAgeMark = 987654321
 
 func newProvider[T any](kind transportKind, name string, opts []Option) *provider[T] {
 	var c config
@@ -87,17 +125,39 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		storage:      c.storage,
 		transformers: c.transformers,
 		identity:     c.identity,
-		sliding:      c.sliding,
 		errorHandler: c.errorHandler,
 		logger:       c.logger,
+		commitTO:     DefaultCommitTimeout,
+		limit:        MaxCookieSize,
+		vary:         "Cookie",
 	}}
 	if kind == headerTransport {
 		p.name = http.CanonicalHeaderKey(name)
+		p.vary = p.name
 	}
+	p.bound = kind.String() + " " + p.name
+	if n := len(p.transformers); n > 0 {
+		switch p.transformers[n-1].(type) {
+		case *macTransformer, *encTransformer, *digestTransformer:
+			p.safeText = true
+		}
+	}
+	lifetime := DefaultLifetime
+	if c.lifetimeSet {
+		lifetime = c.lifetime
+	}
+	p.lifetime, p.idle = int64(lifetime/time.Second), int64(c.idle/time.Second)
+	if c.commitSet {
+		p.commitTO = c.commitTimeout
+	}
+	if c.headerSet {
+		p.limit = c.headerLimit
+	}
+	// The template's MaxAge is a marker the edits may only turn into 0.
 	p.cookie = http.Cookie{
 		Name:     name,
 		Path:     "/",
-		MaxAge:   int(DefaultMaxAge / time.Second),
+		MaxAge:   maxAgeMark,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
@@ -105,13 +165,6 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		edit(&p.cookie)
 	}
 	p.cookie.Name, p.cookie.Value = name, ""
-	p.lifetime = c.ttl
-	if p.lifetime <= 0 {
-		p.lifetime = DefaultMaxAge
-	}
-	if kind == cookieTransport && p.cookie.MaxAge > 0 {
-		p.lifetime = time.Duration(p.cookie.MaxAge) * time.Second
-	}
 	switch s := c.serializer.(type) {
 	case nil:
 		p.serializer = Compact[T]()
@@ -127,13 +180,18 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		p.err = fmt.Errorf("serializer %T does not serialize %v", c.serializer, p.typ)
 	}
 	if p.err == nil {
-		p.err = p.check(c)
+		p.err = p.check(c, lifetime)
 	}
 	if p.err == nil && kind == cookieTransport {
-		// The attributes are the same on every response: format them once
-		// with net/http's own rules, and splice the value in per request.
-		line := p.cookieLine("v", p.cookie.MaxAge)
-		p.cookieSuffix = line[len(name)+len("=v"):]
+		// The attributes are the same on every response but Max-Age: format
+		// them once with net/http's own rules, and splice the value and the
+		// Max-Age in per response.
+		p.browserOnly = p.cookie.MaxAge == 0
+		line := p.cookieLine("v", maxAgeMark)
+		attrs := line[len(name)+len("=v"):]
+		mark := fmt.Sprintf("; Max-Age=%d", maxAgeMark)
+		i := strings.Index(attrs, mark)
+		p.cookieHead, p.cookieTail = attrs[:i], attrs[i+len(mark):]
 		p.clearLine = p.cookieLine("", -1)
 	}
 	if p.err != nil {
@@ -149,8 +207,28 @@ func (k transportKind) String() string {
 	return "cookie"
 }
 
+// reservedHeaders are the names a header session may not use, in canonical
+// form: the cookie headers (a session there would replace or forge every
+// cookie), the message framing and hop-by-hop headers (which proxies strip
+// or which would corrupt the response), the redirect headers, and the
+// caching headers this package sets itself.
+var reservedHeaders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range []string{
+		"Cookie", "Set-Cookie", "Cookie2", "Set-Cookie2",
+		"Host", "Content-Length", "Transfer-Encoding", "Content-Encoding", "Content-Type", "Content-Range",
+		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade",
+		"Proxy-Authenticate", "Proxy-Authorization", "Expect",
+		"Location", "Content-Location", "Refresh",
+		"Vary", "Cache-Control", "Date",
+	} {
+		m[http.CanonicalHeaderKey(h)] = true
+	}
+	return m
+}()
+
 // check validates the provider's configuration.
-func (p *providerBase) check(c config) error {
+func (p *providerBase) check(c config, lifetime time.Duration) error {
 	if c.storageSet && c.storage == nil {
 		return errors.New("WithStorage given a nil Storage")
 	}
@@ -159,19 +237,42 @@ func (p *providerBase) check(c config) error {
 			return fmt.Errorf("transformer %d is nil", i)
 		}
 	}
+	switch {
+	case lifetime < time.Second:
+		return fmt.Errorf("WithLifetime(%v): the lifetime must be at least one second", lifetime)
+	case c.idle < 0 || c.idle > 0 && c.idle < time.Second:
+		return fmt.Errorf("WithIdleTimeout(%v): the idle timeout must be at least one second, or 0 for none", c.idle)
+	case p.commitTO <= 0:
+		return fmt.Errorf("WithCommitTimeout(%v): the timeout must be positive", p.commitTO)
+	}
 	if p.kind == headerTransport {
 		if !isToken(p.name) {
 			return errors.New("invalid header name")
 		}
-		return nil
+		if reservedHeaders[p.name] {
+			return fmt.Errorf("header %q is reserved: HTTP or this package gives it its own meaning; choose another name, such as X-Session", p.name)
+		}
+		if c.headerSet && c.headerLimit <= 0 {
+			return fmt.Errorf("WithHeaderLimit(%d): the limit must be positive", c.headerLimit)
+		}
+		return checkProtected(c)
+	}
+	if c.headerSet {
+		return errors.New("WithHeaderLimit applies to header sessions; cookies are bounded by MaxCookieSize")
 	}
 	if !isToken(p.name) {
 		return errors.New("invalid cookie name")
 	}
-	if err := p.cookie.Valid(); err != nil {
+	ck := &p.cookie
+	switch {
+	case !ck.Expires.IsZero():
+		return errors.New("WithCookie set Expires, which would be fixed at registration; the cookie's Max-Age follows the session's lifetime: use WithLifetime")
+	case ck.MaxAge != maxAgeMark && ck.MaxAge != 0:
+		return fmt.Errorf("WithCookie set MaxAge %d; the cookie's Max-Age follows the session's lifetime: use WithLifetime, or MaxAge 0 for a browser-session cookie", ck.MaxAge)
+	}
+	if err := ck.Valid(); err != nil {
 		return err
 	}
-	ck := &p.cookie
 	switch {
 	case strings.HasPrefix(ck.Name, "__Host-") && (!ck.Secure || ck.Path != "/" || ck.Domain != ""):
 		return errors.New("a __Host- cookie needs Secure, Path \"/\" and no Domain")
@@ -179,10 +280,31 @@ func (p *providerBase) check(c config) error {
 		return errors.New("a __Secure- cookie needs Secure")
 	case ck.SameSite == http.SameSiteNoneMode && !ck.Secure:
 		return errors.New("SameSite=None needs Secure")
-	case ck.MaxAge < 0:
-		return errors.New("negative MaxAge would delete the cookie on every write")
+	}
+	return checkProtected(c)
+}
+
+// checkProtected refuses a client-side session that the client could
+// change, unless the provider said WithUnsigned.
+func checkProtected(c config) error {
+	if c.storage == nil && !c.unsigned && !protects(c.transformers) {
+		return errors.New("a client-side session needs MessageAuthentication or Encrypt among its transformers " +
+			"(Digest alone is not protection): add WithTransformers with a transformer from sessions.MessageAuthentication " +
+			"or sessions.Encrypt, keep the session server-side with WithStorage, or say WithUnsigned() to send it unprotected")
 	}
 	return nil
+}
+
+// protects reports whether ts holds a transformer that stops a client from
+// changing what it carries: [MessageAuthentication] or [Encrypt].
+func protects(ts []Transformer) bool {
+	for _, t := range ts {
+		switch t.(type) {
+		case *macTransformer, *encTransformer:
+			return true
+		}
+	}
+	return false
 }
 
 func (p *providerBase) log() *slog.Logger {

@@ -11,14 +11,15 @@ import (
 
 func TestNewRejectsInvalidRegistrations(t *testing.T) {
 	store := sessions.FromBytes(newMapStore())
+	u := sessions.WithUnsigned()
 	cases := []struct {
 		name      string
 		providers []sessions.Provider
 		wantErr   string
 	}{
-		{"duplicate cookie name", []sessions.Provider{sessions.Cookie[Login]("S"), sessions.Cookie[Prefs]("S")}, `cookie "S" is registered twice`},
-		{"duplicate type", []sessions.Provider{sessions.Cookie[Login]("A"), sessions.Header[Login]("B")}, "sessions_test.Login is registered twice"},
-		{"duplicate header name in other case", []sessions.Provider{sessions.Header[Login]("x-session"), sessions.Header[Prefs]("X-Session")}, "registered twice"},
+		{"duplicate cookie name", []sessions.Provider{sessions.Cookie[Login]("S", u), sessions.Cookie[Prefs]("S", u)}, `cookie "S" is registered twice`},
+		{"duplicate type", []sessions.Provider{sessions.Cookie[Login]("A", u), sessions.Header[Login]("B", u)}, "sessions_test.Login is registered twice"},
+		{"duplicate header name in other case", []sessions.Provider{sessions.Header[Login]("x-session", u), sessions.Header[Prefs]("X-Session", u)}, "registered twice"},
 		{"empty cookie name", []sessions.Provider{sessions.Cookie[Login]("")}, "invalid cookie name"},
 		{"cookie name with space", []sessions.Provider{sessions.Cookie[Login]("a b")}, "invalid cookie name"},
 		{"cookie name with semicolon", []sessions.Provider{sessions.Cookie[Login]("a;b")}, "invalid cookie name"},
@@ -58,10 +59,10 @@ func TestNewRejectsInvalidRegistrations(t *testing.T) {
 	t.Run("valid prefixes and distinct names", func(t *testing.T) {
 		_, err := sessions.New(
 			sessions.Cookie[Login]("__Host-S", sessions.WithStorage(store), sessions.WithCookie(func(c *http.Cookie) { c.Secure = true })),
-			sessions.Cookie[Prefs]("__Secure-P", sessions.WithCookie(func(c *http.Cookie) {
+			sessions.Cookie[Prefs]("__Secure-P", sessions.WithUnsigned(), sessions.WithCookie(func(c *http.Cookie) {
 				c.Secure, c.SameSite, c.Partitioned = true, http.SameSiteNoneMode, true
 			})),
-			sessions.Header[API]("X-Session"),
+			sessions.Header[API]("X-Session", sessions.WithUnsigned()),
 		)
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -70,7 +71,7 @@ func TestNewRejectsInvalidRegistrations(t *testing.T) {
 }
 
 func TestUnregisteredTypeIsAnErrorNamingTheType(t *testing.T) {
-	m := mustNew(t, sessions.Cookie[Login]("S"))
+	m := mustNew(t, sessions.Cookie[Login]("S", sessions.WithUnsigned()))
 	var got error
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, got = sessions.Get[Prefs](r.Context())
@@ -94,8 +95,8 @@ func TestUnregisteredTypeIsAnErrorNamingTheType(t *testing.T) {
 }
 
 func TestNestedManagersReachOuterSessions(t *testing.T) {
-	outer := mustNew(t, sessions.Cookie[Login]("L"))
-	inner := mustNew(t, sessions.Cookie[Prefs]("P"))
+	outer := mustNew(t, sessions.Cookie[Login]("L", sessions.WithUnsigned()))
+	inner := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithUnsigned()))
 	h := outer.Handler(inner.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sessions.Set(r.Context(), Login{User: "ann"}); err != nil {
 			t.Error(err)

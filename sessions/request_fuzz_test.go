@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
@@ -23,11 +24,13 @@ func FuzzCookieRead(f *testing.F) {
 	}
 	store := newMapStore()
 	m, err := sessions.New(
-		sessions.Cookie[Login]("L"),
+		sessions.Cookie[Login]("L", sessions.WithUnsigned()),
 		sessions.Cookie[Prefs]("P", sessions.WithTransformers(mac)),
 		sessions.Cookie[API]("A", sessions.WithTransformers(enc)),
 		sessions.Cookie[struct{ N int }]("I", sessions.WithStorage(sessions.FromBytes(store))),
-		sessions.Cookie[struct{ S []string }]("J", sessions.WithSerializer(sessions.JSON[struct{ S []string }]())),
+		sessions.Cookie[struct{ S []string }]("J", sessions.WithSerializer(sessions.JSON[struct{ S []string }]()), sessions.WithUnsigned()),
+		// An idle timeout: the id travels with the session's times.
+		sessions.Cookie[struct{ B bool }]("K", sessions.WithStorage(sessions.FromBytes(store)), sessions.WithIdleTimeout(time.Hour)),
 	)
 	if err != nil {
 		f.Fatal(err)
@@ -41,6 +44,7 @@ func FuzzCookieRead(f *testing.F) {
 		sessions.Set(ctx, API{Token: "t"})
 		sessions.Set(ctx, struct{ N int }{7})
 		sessions.Set(ctx, struct{ S []string }{[]string{"x y", "\"q\""}})
+		sessions.Set(ctx, struct{ B bool }{true})
 	})))
 	rec := seed.get("/")
 	for _, line := range rec.Header()["Set-Cookie"] {
@@ -59,6 +63,7 @@ func FuzzCookieRead(f *testing.F) {
 				second(sessions.Get[API](ctx)),
 				second(sessions.Get[struct{ N int }](ctx)),
 				second(sessions.Get[struct{ S []string }](ctx)),
+				second(sessions.Get[struct{ B bool }](ctx)),
 			} {
 				if err != nil && !errors.Is(err, sessions.ErrNoSession) {
 					t.Errorf("Get = %v; want a session or ErrNoSession", err)

@@ -9,21 +9,37 @@ import (
 )
 
 // responseWriter commits the sessions before the first byte of the
-// response. It carries the request state in the same allocation.
+// response. It carries the request state and the request's context in the
+// same allocation.
 type responseWriter struct {
 	http.ResponseWriter
-	st requestState
+	st  requestState
+	ctx stateContext
 }
 
-func contextWithState(ctx context.Context, st *requestState) context.Context {
-	return context.WithValue(ctx, stateKey{}, st)
+// stateContext is context.WithValue(parent, stateKey{}, st) without an
+// allocation of its own. Every other method is the parent's, so the
+// context package still finds the parent's cancellation.
+type stateContext struct {
+	context.Context
+	st *requestState
+}
+
+func (c *stateContext) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	// Informational responses (103 Early Hints) precede the real headers,
-	// which may still carry session changes.
-	if code >= 100 && code < 200 {
-		if !w.st.failed {
+	// which may still carry session changes. 101 Switching Protocols is
+	// the last response on its connection: it commits like a final status,
+	// or a Renew before a WebSocket upgrade would remove the old id and
+	// never send the new one.
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if w.st.phase != failed {
 			w.ResponseWriter.WriteHeader(code)
 		}
 		return
@@ -61,7 +77,8 @@ func (w *responseWriter) FlushError() error {
 }
 
 // Hijack commits (session storage changes take effect; headers are not sent
-// on a hijacked connection) and hands over the connection.
+// on a hijacked connection unless a 101 was written first) and hands over
+// the connection.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.st.commit() {
 		return nil, nil, ErrCommitFailed

@@ -8,7 +8,7 @@ import (
 
 // Serializer turns a session value into text and back. Serialize's output
 // travels in a cookie or header (by-value sessions, after the transformers)
-// or sits in a Storage (by-id sessions). Deserialize must return an error,
+// or sits in a [Storage] (by-id sessions). Deserialize must return an error,
 // never panic, for any input: it reads what clients send. Implementations
 // are called concurrently and must be safe for that.
 type Serializer[T any] interface {
@@ -16,7 +16,7 @@ type Serializer[T any] interface {
 	Deserialize(s string) (T, error)
 }
 
-// JSON returns a Serializer that uses encoding/json. Its output is not
+// JSON returns a [Serializer] that uses encoding/json. Its output is not
 // cookie-safe text; the cookie transport escapes what needs escaping, at
 // some cost in size. Unknown fields are rejected on decode, so a value
 // written by a changed struct is "no session" rather than a partial value.

@@ -10,9 +10,9 @@ import (
 // Storage keeps server-side session data by id. It is the contract every
 // backend implements and the storagetest package checks.
 //
-// Ids reaching a Storage have passed CheckID in the middleware, but a Storage
+// Ids reaching a Storage have passed [CheckID] in the middleware, but a Storage
 // must check them again itself (with CheckID) and return an error wrapping
-// ErrInvalidID before it touches disk or network: storages are also called
+// [ErrInvalidID] before it touches disk or network: storages are also called
 // directly by applications.
 //
 // A Storage is safe for concurrent use by multiple goroutines. Concurrent
@@ -41,7 +41,7 @@ type Storage interface {
 	Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error
 
 	// Read calls read with the content of id. It returns an error wrapping
-	// ErrNotFound if id is absent or expired, and never creates anything.
+	// [ErrNotFound] if id is absent or expired, and never creates anything.
 	// If read returns an error, Read returns it so that errors.Is finds it.
 	// read may stop before the end of the content. Read has no side effects
 	// on the entry: a read that fails, stops early or is cancelled leaves it
@@ -55,18 +55,18 @@ type Storage interface {
 }
 
 // ByteStorage is the simple form of a storage that keeps whole byte slices,
-// after Ktor's SimplifiedSessionStorage. FromBytes adapts it to Storage.
+// after Ktor's SimplifiedSessionStorage. [FromBytes] adapts it to [Storage].
 //
-// The rules of Storage apply: ids are checked with CheckID, a ByteStorage is
+// The rules of [Storage] apply: ids are checked with [CheckID], a ByteStorage is
 // safe for concurrent use, and ctx is honoured.
 type ByteStorage interface {
-	// Load returns the content of id, or an error wrapping ErrNotFound if
+	// Load returns the content of id, or an error wrapping [ErrNotFound] if
 	// id is absent or expired. The caller may modify the returned slice, so
-	// a ByteStorage that keeps slices in memory returns a copy.
+	// a [ByteStorage] that keeps slices in memory returns a copy.
 	Load(ctx context.Context, id string) ([]byte, error)
 
 	// Save stores data as the content of id, to expire at expires (the zero
-	// Time: never). The ByteStorage must not keep data after Save returns:
+	// Time: never). The [ByteStorage] must not keep data after Save returns:
 	// the caller may reuse it, so a ByteStorage that keeps slices copies.
 	Save(ctx context.Context, id string, data []byte, expires time.Time) error
 
@@ -78,7 +78,7 @@ type ByteStorage interface {
 // without rewriting it, which makes sliding sessions cheap.
 type Toucher interface {
 	// Touch sets the expiry of id to expires (the zero Time: never). It
-	// returns an error wrapping ErrNotFound if id is absent or expired, and
+	// returns an error wrapping [ErrNotFound] if id is absent or expired, and
 	// never creates an entry.
 	Touch(ctx context.Context, id string, expires time.Time) error
 }
@@ -136,9 +136,9 @@ type Lister interface {
 	List(ctx context.Context) iter.Seq2[string, error]
 }
 
-// Storages that hold resources implement io.Closer. After Close, every
+// Storages that hold resources implement [io.Closer]. After Close, every
 // method, optional capabilities included, returns an error wrapping
-// ErrClosed, and a second Close returns nil or an error wrapping ErrClosed.
+// [ErrClosed], and a second Close returns nil or an error wrapping ErrClosed.
 
 // Sweeper is implemented by storages that must remove expired entries
 // themselves, because the underlying store has no native expiry.

@@ -4,9 +4,11 @@ package sessions
 // encrypt it. A provider's transformers run in order on write and in reverse
 // order on read.
 //
-// name is the session's cookie or header name; transformers that
-// authenticate bind it to the value so that a value cannot be moved from one
-// session to another.
+// name identifies the session: the middleware passes its transport, a
+// space, and its cookie or header name ("cookie LOGIN", "header
+// X-Session"); transformers that authenticate bind it to the value so that
+// a value cannot be moved from one session to another, nor from a cookie to
+// a header of the same name. A value moved that way is refused.
 //
 // TransformRead's input comes from the client. Any error from it means the
 // value is not trusted and the request has no session; implementations

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,47 +94,165 @@ func unescapeValue(s string) (string, error) {
 	return string(b), nil
 }
 
-// readRaw returns the escaped value the request carries for p.
-func (p *providerBase) readRaw(r *http.Request) (string, bool) {
+// maxCandidates bounds how many same-name cookies a request may make the
+// middleware try: a few cover cookies tossed from a sibling subdomain or a
+// deeper path, and the bound keeps a hostile Cookie header from costing a
+// storage read per cookie.
+const maxCandidates = 4
+
+// incoming walks the values a request carries for one provider, in order:
+// every cookie of the provider's name (browsers send the most specific
+// path first), or the first value of its header.
+type incoming struct {
+	lines []string // Cookie lines not yet scanned
+	line  string   // the rest of the current line
+	name  string
+	left  int // candidates still allowed
+}
+
+func (p *providerBase) incoming(r *http.Request) incoming {
 	if p.kind == headerTransport {
 		v := r.Header[p.name]
 		if len(v) == 0 || v[0] == "" {
-			return "", false
+			return incoming{}
 		}
-		return v[0], true
+		return incoming{line: v[0], left: 1}
 	}
-	return findCookie(r.Header["Cookie"], p.name)
+	return incoming{lines: r.Header["Cookie"], name: p.name, left: maxCandidates}
 }
 
-// findCookie returns the first cookie called name in the Cookie headers,
-// without the allocations of parsing every cookie as r.Cookie does. Like
-// net/http it strips one pair of surrounding double quotes.
-func findCookie(lines []string, name string) (string, bool) {
-	for _, line := range lines {
-		for len(line) > 0 {
+// next returns the next raw (escaped) value, without the allocations of
+// parsing every cookie as r.Cookies does. Like net/http it strips one pair
+// of surrounding double quotes from a cookie value.
+func (in *incoming) next() (string, bool) {
+	if in.left <= 0 {
+		return "", false
+	}
+	if in.name == "" { // a header
+		in.left = 0
+		return in.line, true
+	}
+	for {
+		for len(in.line) > 0 {
 			var part string
-			part, line, _ = strings.Cut(line, ";")
+			part, in.line, _ = strings.Cut(in.line, ";")
 			part = strings.TrimSpace(part)
 			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
+			if !ok || k != in.name {
 				continue
 			}
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
+			in.left--
 			return v, true
 		}
+		if len(in.lines) == 0 {
+			return "", false
+		}
+		in.line, in.lines = in.lines[0], in.lines[1:]
 	}
-	return "", false
 }
 
-// send sets the session's value (already escaped) in the response headers.
-func (p *providerBase) send(h http.Header, value string) {
+// tooLarge reports whether an escaped value is over the provider's bound:
+// name plus value for a cookie, the value for a header.
+func (p *providerBase) tooLarge(value string) bool {
+	n := len(value)
+	if p.kind == cookieTransport {
+		n += len(p.name)
+	}
+	return n > p.limit
+}
+
+// encodeWire is the write side of the wire format: transformers in order,
+// escape, size check. Its reverse is decodeWire.
+func (p *providerBase) encodeWire(v string) (string, error) {
+	for _, t := range p.transformers {
+		var err error
+		if v, err = t.TransformWrite(p.bound, v); err != nil {
+			return "", fmt.Errorf("sessions: %s %q: transform: %w", p.kind, p.name, err)
+		}
+	}
+	if !p.safeText {
+		v = escapeValue(v)
+	}
+	return p.checkSize(v)
+}
+
+// checkSize refuses an escaped value over the provider's bound.
+func (p *providerBase) checkSize(v string) (string, error) {
+	if p.tooLarge(v) {
+		n := len(v)
+		if p.kind == cookieTransport {
+			n += len(p.name)
+		}
+		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, n, p.limit)
+	}
+	return v, nil
+}
+
+// partsWriter is implemented by this package's MessageAuthentication and
+// Encrypt: they transform a prefix and a value as if joined, without the
+// join.
+type partsWriter interface {
+	transformWriteTimes(name string, t times, value string) string
+}
+
+// encodeTimes is encodeWire of a client-side value: the times, then the
+// serialized value.
+func (p *providerBase) encodeTimes(t times, v string) (string, error) {
+	if len(p.transformers) == 1 {
+		if pw, ok := p.transformers[0].(partsWriter); ok {
+			// Its output is base64url: nothing to escape.
+			return p.checkSize(pw.transformWriteTimes(p.bound, t, v))
+		}
+	}
+	var head [32]byte
+	return p.encodeWire(string(appendTimes(head[:0], t)) + v)
+}
+
+// decodeWire reverses encodeWire on a value the client sent. The size
+// bound comes first, so an oversized value costs nothing but its length.
+// On failure it returns the reason, for the debug log.
+func (p *providerBase) decodeWire(raw string) (string, string) {
+	if p.tooLarge(raw) {
+		return "", "value over the size bound"
+	}
+	v, err := raw, error(nil)
+	if !p.safeText {
+		if v, err = unescapeValue(raw); err != nil {
+			return "", "malformed value"
+		}
+	}
+	for i := len(p.transformers) - 1; i >= 0; i-- {
+		if v, err = p.transformers[i].TransformRead(p.bound, v); err != nil {
+			return "", "transformer refused the value"
+		}
+	}
+	return v, ""
+}
+
+// send sets the session's value (already escaped) in the response headers,
+// a cookie with maxAge seconds to live.
+func (p *providerBase) send(h http.Header, value string, maxAge int64) {
 	if p.kind == headerTransport {
 		h[p.name] = []string{value}
 		return
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], p.name+"="+value+p.cookieSuffix)
+	var num [24]byte
+	age := num[:0]
+	if !p.browserOnly {
+		age = strconv.AppendInt(append(age, "; Max-Age="...), max(maxAge, 1), 10)
+	}
+	var b strings.Builder
+	b.Grow(len(p.name) + 1 + len(value) + len(p.cookieHead) + len(age) + len(p.cookieTail))
+	b.WriteString(p.name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString(p.cookieHead)
+	b.Write(age)
+	b.WriteString(p.cookieTail)
+	h["Set-Cookie"] = append(h["Set-Cookie"], b.String())
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
@@ -159,35 +278,157 @@ func (p *providerBase) cookieLine(value string, maxAge int) string {
 	return c.String()
 }
 
-// fits reports whether value, escaped, respects the cookie size limit.
-func (p *providerBase) fits(value string) bool {
-	return p.kind != cookieTransport || len(p.name)+len(value) <= MaxCookieSize
+// addVary adds name to the Vary header unless it, or "*", is already there:
+// a response that depends on a session depends on the header carrying it.
+func addVary(h http.Header, name string) {
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var v string
+			v, line, _ = strings.Cut(line, ",")
+			v = strings.TrimSpace(v)
+			if v == "*" || strings.EqualFold(v, name) {
+				return
+			}
+		}
+	}
+	if len(h["Vary"]) == 0 {
+		// One shared line per name: len == cap, so whoever appends to it
+		// gets a copy, and net/http never edits header lines in place.
+		h["Vary"] = varyLine(name)
+		return
+	}
+	h["Vary"] = append(h["Vary"], name)
 }
 
-// Client-side values carry their own expiry, inside what the transformers
-// sign or encrypt, so a captured cookie cannot be replayed after its
-// lifetime: "<unix seconds, base 36>.<serialized value>".
-func embedExpiry(expires time.Time, serialized string) string {
-	b := make([]byte, 0, 8+len(serialized))
-	b = strconv.AppendInt(b, expires.Unix(), 36)
+var varyCookie = []string{"Cookie"}
+
+func varyLine(name string) []string {
+	if name == "Cookie" {
+		return varyCookie[:1:1]
+	}
+	return []string{name}
+}
+
+var cachePrivate = []string{"private"}
+
+// keepFromSharedCaches makes a response that sets or clears a session
+// uncacheable by shared caches, which would otherwise hand one user's
+// session to the next: "private" is added, unless the handler already
+// said "private" or "no-store", which are as strict or stricter and are
+// kept as they are. Directives that grant shared caches more ("public",
+// "s-maxage") are dropped; the handler's other directives are kept.
+func keepFromSharedCaches(h http.Header) {
+	lines := h["Cache-Control"]
+	if len(lines) == 0 {
+		h["Cache-Control"] = cachePrivate[:1:1]
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for line != "" {
+			var d string
+			d, line, _ = strings.Cut(line, ",")
+			d = strings.TrimSpace(d)
+			name, _, _ := strings.Cut(d, "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				return
+			case "private":
+				if !strings.Contains(d, "=") {
+					return
+				}
+			case "public", "s-maxage":
+				continue
+			case "":
+				continue
+			}
+			kept = append(kept, d)
+		}
+	}
+	h["Cache-Control"] = []string{strings.Join(append(kept, "private"), ", ")}
+}
+
+// Lifetimes travel as Unix seconds in base 36: a client-side value is
+// "<created>.<touched>.<serialized value>", inside what the transformers
+// sign or encrypt; a server-side entry is "<created>.<serialized value>";
+// the id of a server-side session with an idle timeout travels as
+// "<id>.<created>.<touched>", a hint of when to move its expiry.
+
+// times are a session's creation and its last recorded activity, in Unix
+// seconds.
+type times struct{ created, touched int64 }
+
+func appendUnix(b []byte, t int64) []byte { return strconv.AppendInt(b, t, 36) }
+
+func appendTimes(b []byte, t times) []byte {
+	b = appendUnix(b, t.created)
 	b = append(b, '.')
-	b = append(b, serialized...)
-	return string(b)
+	b = appendUnix(b, t.touched)
+	return append(b, '.')
 }
 
-var errExpired = errors.New("expired")
-
-func splitExpiry(s string, now time.Time) (string, error) {
+// cutUnix parses the base-36 time before the first '.' of s and returns it
+// and what follows the '.'. Only the canonical spelling of a non-negative
+// number is accepted, so one value has one form.
+func cutUnix(s string) (int64, string, bool) {
 	head, rest, ok := strings.Cut(s, ".")
 	if !ok {
-		return "", errBadEscape
+		return 0, "", false
 	}
-	exp, err := strconv.ParseInt(head, 36, 64)
-	if err != nil || strconv.FormatInt(exp, 36) != head {
-		return "", errBadEscape
-	}
-	if now.Unix() >= exp {
-		return "", errExpired
-	}
-	return rest, nil
+	t, ok := parseUnix(head)
+	return t, rest, ok
 }
+
+// parseUnix parses a canonical non-negative base-36 number: 12 digits reach
+// far past the year 9999, and a leading zero would be a second spelling.
+func parseUnix(s string) (int64, bool) {
+	if s == "" || len(s) > 12 || s[0] == '0' && len(s) > 1 {
+		return 0, false
+	}
+	var t int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'z':
+			d = c - 'a' + 10
+		default:
+			return 0, false
+		}
+		t = t*36 + int64(d)
+	}
+	return t, true
+}
+
+// cutTimes splits a client-side value into its times and serialized value.
+func cutTimes(s string) (times, string, bool) {
+	c, rest, ok := cutUnix(s)
+	if !ok {
+		return times{}, "", false
+	}
+	u, rest, ok := cutUnix(rest)
+	if !ok {
+		return times{}, "", false
+	}
+	return times{c, u}, rest, true
+}
+
+// DecodeEntry splits the content of a storage entry that the middleware
+// wrote for a server-side session into the serialized session value and
+// the session's creation time, for applications that read a [Storage]
+// directly (to list a user's sessions, for example); the value then goes
+// to the provider's [Serializer]. It returns an error for content of any
+// other form. The middleware keeps the creation time with the data so that
+// the absolute lifetime ([WithLifetime]) survives writes and renewals of
+// the expiry.
+func DecodeEntry(data string) (serialized string, created time.Time, err error) {
+	c, rest, ok := cutUnix(data)
+	if !ok {
+		return "", time.Time{}, errBadEntry
+	}
+	return rest, time.Unix(c, 0), nil
+}
+
+var errBadEntry = errors.New("sessions: not a session entry")

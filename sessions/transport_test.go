@@ -13,7 +13,7 @@ import (
 )
 
 func TestCookieDefaults(t *testing.T) {
-	m := mustNew(t, sessions.Cookie[Prefs]("P"))
+	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithUnsigned()))
 	rec := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sessions.Set(r.Context(), Prefs{Theme: "dark"})
 	}))).get("/")
@@ -31,7 +31,7 @@ func TestCookieDefaults(t *testing.T) {
 }
 
 func TestClearRepeatsTheCookieAttributes(t *testing.T) {
-	m := mustNew(t, sessions.Cookie[Prefs]("__Secure-P", sessions.WithCookie(func(c *http.Cookie) {
+	m := mustNew(t, sessions.Cookie[Prefs]("__Secure-P", sessions.WithUnsigned(), sessions.WithCookie(func(c *http.Cookie) {
 		c.Domain, c.Path, c.Secure, c.SameSite, c.Partitioned = "example.com", "/app", true, http.SameSiteNoneMode, true
 	})))
 	c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +57,7 @@ func TestBrowserSessionCookieHasNoMaxAgeAndTheStorageTTL(t *testing.T) {
 	store := newMapStore()
 	m := mustNew(t, sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store)),
 		sessions.WithCookie(func(c *http.Cookie) { c.MaxAge = 0 }),
-		sessions.WithStorageTTL(2*time.Hour)))
+		sessions.WithLifetime(2*time.Hour)))
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sessions.SetClock(m, func() time.Time { return now })
 	rec := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +76,7 @@ func TestBrowserSessionCookieHasNoMaxAgeAndTheStorageTTL(t *testing.T) {
 func TestStorageEntryExpiresWithTheCookie(t *testing.T) {
 	store := newMapStore()
 	m := mustNew(t, sessions.Cookie[Login]("LOGIN", sessions.WithStorage(sessions.FromBytes(store)),
-		sessions.WithCookie(func(c *http.Cookie) { c.MaxAge = 3600 })))
+		sessions.WithLifetime(time.Hour)))
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sessions.SetClock(m, func() time.Time { return now })
 	newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +164,7 @@ func TestHeaderTransport(t *testing.T) {
 func TestTransformersRunInOrderOnWriteAndReverseOnRead(t *testing.T) {
 	var order []string
 	a, b := &tagger{tag: "a", log: &order}, &tagger{tag: "b", log: &order}
-	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithTransformers(a, b)))
+	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithTransformers(a, b), sessions.WithUnsigned()))
 	c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/set" {
 			sessions.Set(r.Context(), Prefs{Theme: "dark"})
@@ -240,9 +240,9 @@ func TestBadInputIsNoSessionAndClearsTheCookie(t *testing.T) {
 		reason string
 	}{
 		{"tampered MAC value", []sessions.Option{sessions.WithTransformers(mac)}, flip, "transformer refused"},
-		{"value that does not decode", nil, func(string) string { return "zz.not-a-value" }, "expired or malformed"},
-		{"malformed escape", nil, func(s string) string { return s + "%4" }, "malformed value"},
-		{"non-canonical escape", nil, func(s string) string { return s + "%41" }, "malformed value"},
+		{"value that does not decode", []sessions.Option{sessions.WithUnsigned()}, func(string) string { return "zz.not-a-value" }, "malformed timestamp"},
+		{"malformed escape", []sessions.Option{sessions.WithUnsigned()}, func(s string) string { return s + "%4" }, "malformed value"},
+		{"non-canonical escape", []sessions.Option{sessions.WithUnsigned()}, func(s string) string { return s + "%41" }, "malformed value"},
 		{"unknown id", []sessions.Option{sessions.WithStorage(sessions.FromBytes(store))}, func(string) string { return "unknown-id" }, "unknown or expired id"},
 		{"id outside the alphabet", []sessions.Option{sessions.WithStorage(sessions.FromBytes(store))}, func(string) string { return "..!x" }, "invalid id"},
 		{"id that fails the MAC", []sessions.Option{sessions.WithStorage(sessions.FromBytes(store)), sessions.WithTransformers(mac)}, flip, "transformer refused"},
@@ -276,7 +276,7 @@ func TestBadInputIsNoSessionAndClearsTheCookie(t *testing.T) {
 
 func TestClientSideValueExpiresInsideTheSignature(t *testing.T) {
 	m := mustNew(t, sessions.Cookie[Prefs]("P", sessions.WithTransformers(mustMAC(t)),
-		sessions.WithCookie(func(c *http.Cookie) { c.MaxAge = 60 })))
+		sessions.WithLifetime(time.Minute)))
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sessions.SetClock(m, func() time.Time { return now })
 	c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

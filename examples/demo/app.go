@@ -97,7 +97,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log)),
 		sessions.Cookie[Prefs](prefsCookie,
 			sessions.WithTransformers(mac), secure, sessions.WithLogger(a.log),
-			sessions.WithCookie(func(c *http.Cookie) { c.MaxAge = int(prefsMaxAge / time.Second) })),
+			sessions.WithLifetime(prefsMaxAge)),
 		sessions.Header[APISession](apiHeader,
 			sessions.WithStorage(a.store), sessions.WithIdentity(apiID), sessions.WithLogger(a.log)),
 	)
@@ -378,7 +378,11 @@ func (a *app) sessionsOf(ctx context.Context, user string) ([]userSession, error
 		case err != nil:
 			return nil, err
 		}
-		l, err := a.loginCodec.Deserialize(string(data))
+		raw, _, err := sessions.DecodeEntry(string(data))
+		if err != nil {
+			continue
+		}
+		l, err := a.loginCodec.Deserialize(raw)
 		if err != nil || l.User != user {
 			continue
 		}

@@ -238,7 +238,11 @@ func storedLogin(t testing.TB, a *app, id string) (l Login, ok bool) {
 	if err != nil {
 		t.Fatalf("store.Read: %v", err)
 	}
-	l, err = sessions.Compact[Login]().Deserialize(string(data))
+	raw, _, err := sessions.DecodeEntry(string(data))
+	if err != nil {
+		t.Fatalf("stored entry is not a session entry: %v", err)
+	}
+	l, err = sessions.Compact[Login]().Deserialize(raw)
 	if err != nil {
 		t.Fatalf("stored entry is not a Login: %v", err)
 	}

@@ -1,0 +1,28 @@
+package sessions
+
+import "testing"
+
+// TestTransformWriteTimesIsTransformWriteOfTheJoin: the middleware's
+// one-pass write of a client-side value's times and value reads back, under
+// TransformRead, as the joined text, for each transformer that has it.
+func TestTransformWriteTimesIsTransformWriteOfTheJoin(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	mac, err := MessageAuthentication(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := Encrypt(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := times{created: 1_700_000_000, touched: 1_700_000_123}
+	var head [32]byte
+	want := string(appendTimes(head[:0], tm)) + "value"
+	for _, tr := range []Transformer{mac, enc} {
+		out := tr.(partsWriter).transformWriteTimes("cookie S", tm, "value")
+		got, err := tr.TransformRead("cookie S", out)
+		if err != nil || got != want {
+			t.Errorf("%v: read back %q, %v; want %q", tr, got, err, want)
+		}
+	}
+}

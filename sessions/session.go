@@ -1,0 +1,518 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// session is the state of one provider's session within a request, apart
+// from its typed value (slot[T] adds that). Its life is a small state
+// machine:
+//
+//   - presence says what is known of the session: unloaded until a handler
+//     asks (loading is lazy), then absent or present;
+//   - change is the pending change the commit carries out: nothing, move
+//     the idle expiry, write the current value, or make the client forget
+//     the session;
+//   - keep is where the value lives between requests, clientSide or
+//     serverSide, which each know their own wire form and storage work.
+//
+// Every field is guarded by the request's mutex.
+type session struct {
+	p    *providerBase
+	st   *requestState
+	keep keeping // &client or &server
+
+	presence presence
+	change   pending
+	raw      string // the serialized value, when present
+	t        times  // when present
+	stale    bool   // the request carried only refused values: clear them
+	read     bool   // the response depends on what the request carried
+
+	client clientSide
+	server serverSide
+	dl     *commitDeadline // the commit's storage calls; in the slot, not copied with the session
+}
+
+// storageCtx returns the context of the commit's storage calls: the
+// request's context without its cancellation, bounded by the provider's
+// commit timeout from the first call on.
+func (s *session) storageCtx(cc *commitContext) context.Context {
+	if s.dl.parent == nil {
+		s.dl.start(cc.get(), s.p.commitTO)
+	}
+	return s.dl
+}
+
+// presence is what is known of the session.
+type presence uint8
+
+const (
+	unloaded presence = iota // nothing read yet
+	absent                   // no valid session
+	present                  // raw, t (and the typed value) hold the session
+)
+
+// pending is the change the commit makes.
+type pending uint8
+
+const (
+	unchanged pending = iota // nothing, unless an idle timeout is due
+	refresh                  // move the idle expiry of an unchanged session
+	write                    // store or send the current value
+	forget                   // tell the client to forget the session
+)
+
+// headerEdit is a response header change decided at commit.
+type headerEdit struct {
+	op     headerOp
+	value  string // escaped wire value, with sendValue
+	maxAge int64  // seconds, with sendValue
+}
+
+type headerOp uint8
+
+const (
+	sendNothing headerOp = iota
+	sendValue
+	sendClear
+)
+
+// keeping is the part of a session that depends on where its value lives.
+type keeping interface {
+	// open turns one value the client sent, its transformers reversed,
+	// into the session's serialized value and times. A refused value
+	// gives a reason for the debug log; only a storage failure is an error.
+	open(ctx context.Context, s *session, v string) (opened, string, error)
+	// peek returns the times v claims, without a storage call, to decide
+	// whether an idle timeout is due.
+	peek(v string) (times, bool)
+	// needsID reports whether the session needs a new id before it takes
+	// a value (renewing: before it is renewed); adopt gives it that id.
+	needsID(s *session, renewing bool) bool
+	adopt(s *session, id string, renewing bool)
+	// forget queues what a Clear must undo at commit.
+	forget(s *session)
+	// prepare builds what a write will send, so that a value over its
+	// bound is refused by Set and Renew, not at commit.
+	prepare(s *session) error
+	// stage performs the commit's storage writes and returns the header
+	// edit; finish then performs its invalidations.
+	stage(cc *commitContext, s *session) (headerEdit, error)
+	finish(cc *commitContext, s *session) error
+}
+
+// opened is a value open accepted.
+type opened struct {
+	data string
+	t    times
+	id   string // server-side: the id it was read under
+}
+
+// decoder turns a serialized value into the slot's typed value; slot[T]
+// implements it, so that the loading logic needs no type parameter.
+type decoder interface {
+	decode(data string) bool
+}
+
+func (s *session) init(p *providerBase, st *requestState) {
+	s.p, s.st = p, st
+	if p.storage == nil {
+		s.keep = &s.client
+	} else {
+		s.keep = &s.server
+	}
+}
+
+func (s *session) debug(reason string) {
+	s.p.log().LogAttrs(s.st.r.Context(), slog.LevelDebug, "sessions: ignoring the session the request carries",
+		slog.String("session", s.p.name), slog.String("reason", reason))
+}
+
+// load finds the session the request carries, once: it tries every value
+// the request carries for the provider, in order, and takes the first that
+// verifies, exists and decodes, so that a cookie tossed from a sibling
+// domain or a deeper path does not hide the real one. Only when none does
+// is the request's value stale (cleared in the response). A storage
+// failure is returned and not remembered, so that a later call, perhaps
+// with a longer deadline, tries again.
+func (s *session) load(ctx context.Context, d decoder) error {
+	if s.presence != unloaded {
+		return nil
+	}
+	s.read = true
+	refused := false
+	in := s.p.incoming(s.st.r)
+	for raw, ok := in.next(); ok; raw, ok = in.next() {
+		v, reason := s.p.decodeWire(raw)
+		if reason == "" {
+			var o opened
+			var err error
+			if o, reason, err = s.keep.open(ctx, s, v); err != nil {
+				return fmt.Errorf("sessions: load %s %q: %w", s.p.kind, s.p.name, err)
+			}
+			if reason == "" {
+				if d.decode(o.data) {
+					s.presence, s.raw, s.t, s.server.id, s.server.stored = present, o.data, o.t, o.id, o.id != ""
+					s.stale = false
+					return nil
+				}
+				reason = "value does not decode"
+			}
+		}
+		refused = true
+		s.debug(reason)
+	}
+	s.presence = absent
+	s.stale = s.stale || refused
+	return nil
+}
+
+// peek returns the times of the first value the request carries that
+// verifies, without a storage call.
+func (s *session) peek() (times, bool) {
+	s.read = true
+	in := s.p.incoming(s.st.r)
+	for raw, ok := in.next(); ok; raw, ok = in.next() {
+		if v, reason := s.p.decodeWire(raw); reason == "" {
+			if t, ok := s.keep.peek(v); ok {
+				return t, true
+			}
+		}
+	}
+	return times{}, false
+}
+
+// end returns when a session of times t ends: its lifetime after its
+// creation, or its idle timeout after its last activity, whichever is
+// first.
+func (p *providerBase) end(t times) int64 {
+	e := t.created + p.lifetime
+	if p.idle > 0 {
+		e = min(e, t.touched+p.idle)
+	}
+	return e
+}
+
+// due reports whether a request at now should move the idle expiry of a
+// session of times t: when less than half of the idle window remains and
+// moving it gains something (it never passes the lifetime). A burst of
+// requests therefore moves it once.
+func (p *providerBase) due(t times, now int64) bool {
+	if p.idle == 0 {
+		return false
+	}
+	end := p.end(t)
+	return p.end(times{t.created, now}) > end && 2*(end-now) < p.idle
+}
+
+// stage runs the idle timeout of an unchanged session, then the keeping's
+// storage work.
+func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
+	if s.change == unchanged && s.p.idle > 0 && s.presence != absent {
+		s.maybeRefresh(cc, d)
+	}
+	if s.change == unchanged && !s.stale {
+		return headerEdit{}, nil
+	}
+	return s.keep.stage(cc, s)
+}
+
+// finish performs the commit's invalidations, after every provider's
+// writes succeeded.
+func (s *session) finish(cc *commitContext) error { return s.keep.finish(cc, s) }
+
+func (s *session) maybeRefresh(cc *commitContext, d decoder) {
+	now := s.st.unix()
+	if s.presence == unloaded {
+		// The times the request claims decide, without a storage call,
+		// whether anything is due; only then is the session read.
+		t, ok := s.peek()
+		if !ok || !s.p.due(t, now) {
+			return
+		}
+		if err := s.load(s.storageCtx(cc), d); err != nil {
+			s.refreshFailed(err)
+			return
+		}
+	}
+	if s.presence == present && s.p.due(s.t, now) {
+		s.change = refresh
+	}
+}
+
+func (s *session) refreshFailed(err error) {
+	s.p.log().LogAttrs(s.st.r.Context(), slog.LevelWarn, "sessions: moving the idle timeout failed",
+		slog.String("session", s.p.name), slog.Any("error", err))
+}
+
+// valueEdit is the header edit that sends wire for the session's times.
+func (s *session) valueEdit(wire string) headerEdit {
+	return headerEdit{op: sendValue, value: wire, maxAge: s.p.end(s.t) - s.st.unix()}
+}
+
+// forgetSession ends the session in this request: nothing is sent for it
+// and, server-side, the ids it had are invalidated at commit.
+func (s *session) forgetSession() {
+	s.read = true // what is sent depends on what the request carried
+	s.keep.forget(s)
+	if s.change != unchanged || s.st.carries(s.p) {
+		s.change = forget
+	}
+	s.presence, s.raw, s.t = absent, "", times{}
+	s.server.id, s.server.stored = "", false
+}
+
+// clientSide keeps the whole value in the cookie or header: the times and
+// the serialized value, through the transformers.
+type clientSide struct {
+	wire string // the escaped value to send, built at Set or Renew so that ErrTooLarge reaches the caller
+}
+
+func (*clientSide) open(_ context.Context, s *session, v string) (opened, string, error) {
+	t, data, ok := cutTimes(v)
+	if !ok {
+		return opened{}, "malformed timestamp", nil
+	}
+	if s.st.unix() >= s.p.end(t) {
+		return opened{}, "expired", nil
+	}
+	return opened{data: data, t: t}, "", nil
+}
+
+func (*clientSide) peek(v string) (times, bool) {
+	t, _, ok := cutTimes(v)
+	return t, ok
+}
+
+func (*clientSide) needsID(*session, bool) bool  { return false }
+func (*clientSide) adopt(*session, string, bool) {}
+func (*clientSide) forget(*session)              {}
+func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
+
+// encode builds the wire value of the session's current times and value.
+func (c *clientSide) encode(s *session) error {
+	wire, err := s.p.encodeTimes(s.t, s.raw)
+	if err != nil {
+		return err
+	}
+	c.wire = wire
+	return nil
+}
+
+func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
+	switch s.change {
+	case write:
+		return s.valueEdit(c.wire), nil
+	case refresh:
+		s.t.touched = s.st.unix()
+		if err := c.encode(s); err != nil {
+			s.refreshFailed(err)
+			return headerEdit{}, nil
+		}
+		return s.valueEdit(c.wire), nil
+	}
+	// forget, or a stale value
+	return headerEdit{op: sendClear}, nil
+}
+
+func (*clientSide) finish(*commitContext, *session) error { return nil }
+
+// serverSide keeps the value in the provider's storage under an id; only
+// the id travels (with the session's times as a hint when it has an idle
+// timeout).
+type serverSide struct {
+	id         string   // the current id, when present
+	stored     bool     // id exists in the storage: the request carried it and it was read
+	invalidate []string // ids to remove once every provider's writes succeeded
+}
+
+// splitID splits what a server-side session carries into its id and the
+// times it claims; without an idle timeout, or from an older cookie, there
+// are no times.
+func splitID(v string) (string, times, bool) {
+	id, rest, hinted := strings.Cut(v, ".")
+	if CheckID(id) != nil {
+		return "", times{}, false
+	}
+	if !hinted {
+		return id, times{}, true
+	}
+	c, rest, ok := cutUnix(rest)
+	if !ok {
+		return "", times{}, false
+	}
+	u, ok := parseUnix(rest)
+	if !ok {
+		return "", times{}, false
+	}
+	return id, times{c, u}, true
+}
+
+func (*serverSide) peek(v string) (times, bool) {
+	_, t, ok := splitID(v)
+	return t, ok
+}
+
+func (*serverSide) open(ctx context.Context, s *session, v string) (opened, string, error) {
+	id, hint, ok := splitID(v)
+	if !ok {
+		return opened{}, "invalid id", nil
+	}
+	var b strings.Builder
+	err := s.p.storage.Read(ctx, id, func(r io.Reader) error {
+		_, err := io.Copy(&b, r)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return opened{}, "unknown or expired id", nil
+	case err != nil:
+		return opened{}, "", err
+	}
+	data, created, err := DecodeEntry(b.String())
+	if err != nil {
+		return opened{}, "malformed entry", nil
+	}
+	// The storage enforces the expiry it was given; the creation time
+	// enforces the lifetime as configured now. The activity time is only
+	// the client's hint, used to decide when to move the expiry.
+	t := times{created: created.Unix(), touched: hint.touched}
+	if s.st.unix() >= t.created+s.p.lifetime {
+		return opened{}, "expired", nil
+	}
+	return opened{data: data, t: t, id: id}, "", nil
+}
+
+// forget queues the ids of the session for invalidation: the one that
+// was read, or, when nothing was read, every id the request carries
+// (removing an absent id is harmless, and a logout must not depend on
+// which of several same-name cookies is real).
+func (sv *serverSide) forget(s *session) {
+	if s.presence == unloaded {
+		in := s.p.incoming(s.st.r)
+		for raw, ok := in.next(); ok; raw, ok = in.next() {
+			if v, reason := s.p.decodeWire(raw); reason == "" {
+				if id, _, ok := splitID(v); ok {
+					sv.invalidate = append(sv.invalidate, id)
+				}
+			}
+		}
+		return
+	}
+	if sv.stored {
+		sv.invalidate = append(sv.invalidate, sv.id)
+	}
+}
+
+// needsID: a server-side session keeps its id across Sets, but only an id
+// the storage knows, so a client-chosen id is never adopted; Renew always
+// makes a new one.
+func (sv *serverSide) needsID(s *session, renewing bool) bool {
+	return renewing || s.presence != present || sv.id == ""
+}
+
+func (sv *serverSide) adopt(_ *session, id string, renewing bool) {
+	if renewing && sv.stored {
+		sv.invalidate = append(sv.invalidate, sv.id)
+	}
+	sv.id, sv.stored = id, false
+}
+
+func (sv *serverSide) prepare(s *session) error {
+	_, err := sv.wire(s)
+	return err
+}
+
+// wire builds what travels for the current id.
+func (sv *serverSide) wire(s *session) (string, error) {
+	if s.p.idle == 0 {
+		return s.p.encodeWire(sv.id)
+	}
+	b := make([]byte, 0, len(sv.id)+24)
+	b = append(b, sv.id...)
+	b = append(b, '.')
+	b = appendTimes(b, s.t)
+	return s.p.encodeWire(string(b[:len(b)-1]))
+}
+
+func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
+	switch s.change {
+	case write:
+		wire, err := sv.wire(s)
+		if err != nil {
+			return headerEdit{}, err
+		}
+		if err := sv.write(s.storageCtx(cc), s); err != nil {
+			return headerEdit{}, err
+		}
+		sv.stored = true
+		return s.valueEdit(wire), nil
+	case refresh:
+		return sv.refresh(s.storageCtx(cc), s), nil
+	}
+	// forget, or a stale id
+	return headerEdit{op: sendClear}, nil
+}
+
+// write stores the session's entry: its creation time, then its value.
+func (sv *serverSide) write(ctx context.Context, s *session) error {
+	var head [16]byte
+	entry := append(appendUnix(head[:0], s.t.created), '.')
+	return s.p.storage.Write(ctx, sv.id, time.Unix(s.p.end(s.t), 0), func(w io.Writer) error {
+		if _, err := w.Write(entry); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, s.raw)
+		return err
+	})
+}
+
+// refresh moves the expiry of an unchanged session. Failures are logged
+// and otherwise ignored: the request did not ask for a session change, so
+// it does not fail for one.
+func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
+	old := s.t
+	s.t.touched = s.st.unix()
+	wire, err := sv.wire(s)
+	if err != nil {
+		s.t = old
+		s.refreshFailed(err)
+		return headerEdit{}
+	}
+	if t, ok := s.p.storage.(Toucher); ok {
+		err = t.Touch(ctx, sv.id, time.Unix(s.p.end(s.t), 0))
+	} else {
+		// Without Toucher the entry is rewritten with the data just read.
+		err = sv.write(ctx, s)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// Gone since it was read: the session ended.
+		s.debug("unknown or expired id")
+		return headerEdit{op: sendClear}
+	case err != nil:
+		s.t = old
+		s.refreshFailed(err)
+		return headerEdit{}
+	}
+	return s.valueEdit(wire)
+}
+
+func (sv *serverSide) finish(cc *commitContext, s *session) error {
+	for _, id := range sv.invalidate {
+		if id == sv.id {
+			continue // renewed back or kept: the current id stays
+		}
+		if err := s.p.storage.Invalidate(s.storageCtx(cc), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+)
+
+// slot is one typed session within a request: the session state plus its
+// decoded value.
+type slot[T any] struct {
+	session
+	p        *provider[T]
+	value    T // when present
+	deadline commitDeadline
+}
+
+func (s *slot[T]) core() *session { return &s.session }
+
+func (s *slot[T]) decode(data string) bool {
+	v, err := s.p.serializer.Deserialize(data)
+	if err != nil {
+		return false
+	}
+	s.value = v
+	return true
+}
+
+// current loads the session and reports why there is none: a storage
+// failure, or ErrNoSession.
+func (s *slot[T]) current(ctx context.Context) error {
+	if err := s.load(ctx, s); err != nil {
+		return err
+	}
+	if s.presence != present {
+		return ErrNoSession
+	}
+	return nil
+}
+
+func (s *slot[T]) serialize(v T) (string, error) {
+	raw, err := s.p.serializer.Serialize(v)
+	if err != nil {
+		return "", fmt.Errorf("sessions: %s %q: serialize: %w", s.p.kind, s.p.name, err)
+	}
+	return raw, nil
+}
+
+// newID makes an id with the provider's generator. It is called without
+// the request's lock held: a generator may read other sessions.
+func (p *providerBase) newID(st *requestState) (string, error) {
+	if p.identity == nil {
+		return NewID(), nil
+	}
+	id := p.identity(st.r)
+	if err := CheckID(id); err != nil {
+		return "", fmt.Errorf("sessions: %s %q: WithIdentity generator: %w", p.kind, p.name, err)
+	}
+	return id, nil
+}
+
+// newIDUnlocked runs the provider's id generator without the request's
+// lock, which a generator that reads other sessions would otherwise
+// deadlock on. The lock is held again on return; a commit that happened
+// meanwhile makes it ErrTooLate.
+func (s *session) newIDUnlocked() (string, error) {
+	s.st.mu.Unlock()
+	id, err := s.p.newID(s.st)
+	s.st.mu.Lock()
+	if err == nil && s.st.phase != open {
+		err = ErrTooLate
+	}
+	return id, err
+}
+
+// set makes v (serialized as raw) the session, with the request's lock
+// held on entry and on return. With ifAbsent it keeps a session that is
+// present and returns it instead: GetOrSet. The state is checked again
+// after the id generator ran without the lock.
+func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, error) {
+	var zero T
+	if s.st.phase != open {
+		return zero, ErrTooLate
+	}
+	if err := s.load(ctx, s); err != nil {
+		return zero, err
+	}
+	if ifAbsent && s.presence == present {
+		return s.value, nil
+	}
+	if s.keep.needsID(&s.session, false) {
+		id, err := s.newIDUnlocked()
+		if err != nil {
+			return zero, err
+		}
+		if ifAbsent && s.presence == present {
+			return s.value, nil // another goroutine set it meanwhile
+		}
+		if s.keep.needsID(&s.session, false) {
+			s.keep.adopt(&s.session, id, false)
+		}
+	}
+	now := s.st.unix()
+	t := times{created: now, touched: now}
+	if s.presence == present {
+		t.created = s.t.created // activity never extends the lifetime
+	}
+	// Only these fields change before prepare; they are restored by hand
+	// rather than by copying the whole session.
+	prevPresence, prevRaw, prevT := s.presence, s.raw, s.t
+	s.presence, s.raw, s.t = present, raw, t
+	if err := s.keep.prepare(&s.session); err != nil {
+		s.presence, s.raw, s.t = prevPresence, prevRaw, prevT
+		return zero, err
+	}
+	s.value, s.change = v, write
+	return v, nil
+}
+
+// renew gives the session a new identity and a fresh lifetime, with the
+// lock held on entry and on return.
+func (s *slot[T]) renew(ctx context.Context) error {
+	if err := s.current(ctx); err != nil {
+		return err
+	}
+	var id string
+	if s.keep.needsID(&s.session, true) {
+		var err error
+		if id, err = s.newIDUnlocked(); err != nil {
+			return err
+		}
+		if s.presence != present {
+			return ErrNoSession // cleared meanwhile
+		}
+	}
+	now := s.st.unix()
+	prevT, prevServer := s.t, s.server
+	s.t = times{created: now, touched: now}
+	s.keep.adopt(&s.session, id, true)
+	if err := s.keep.prepare(&s.session); err != nil {
+		s.t, s.server = prevT, prevServer
+		return err
+	}
+	s.change = write
+	return nil
+}
