@@ -7,29 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions/internal/compact"
 )
 
-// Values travel as cookie-safe text: RFC 6265 cookie-octets except '%'.
-// Anything else is escaped as %XX (uppercase hex), and decoding accepts only
-// that canonical form, so one value has one spelling on the wire. The
+// Values travel as cookie-safe text: RFC 6265 cookie-octets except '%'
+// (compact.CookieSafe, the one table the codec writes by too). Anything
+// else is escaped as %XX (compact.UpperHex), and decoding accepts only that
+// canonical form, so one value has one spelling on the wire. The
 // transformers and the Compact codec emit only safe bytes, which makes the
 // escape free for them; it exists for serializers such as JSON.
-var safeTable = func() (t [256]bool) {
-	for c := 0x21; c <= 0x7e; c++ {
-		t[c] = true
-	}
-	for _, c := range "\"%,;\\" {
-		t[c] = false
-	}
-	return t
-}()
-
-const upperHex = "0123456789ABCDEF"
+const upperHex = compact.UpperHex
 
 func escapeValue(s string) string {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if !safeTable[s[i]] {
+		if !compact.CookieSafe(s[i]) {
 			n++
 		}
 	}
@@ -40,7 +33,7 @@ func escapeValue(s string) string {
 	b.Grow(len(s) + 2*n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if safeTable[c] {
+		if compact.CookieSafe(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -61,7 +54,7 @@ func unescapeValue(s string) (string, error) {
 			n++
 			continue
 		}
-		if !safeTable[c] {
+		if !compact.CookieSafe(c) {
 			return "", errBadEscape
 		}
 	}
@@ -83,7 +76,7 @@ func unescapeValue(s string) (string, error) {
 			return "", errBadEscape
 		}
 		c = byte(hi<<4 | lo)
-		if safeTable[c] {
+		if compact.CookieSafe(c) {
 			// A safe byte is never escaped: accepting it would give one
 			// value several spellings.
 			return "", errBadEscape

@@ -36,6 +36,7 @@ func (s *suite) conditionalCases() []testCase {
 		{"FailedWriteKeepsOld", s.testConditionalFailedWrite},
 		{"ConcurrentCreatesOneWins", s.testConcurrentCreates},
 		{"ReplaceRacingInvalidate", s.testReplaceRacingInvalidate},
+		{"ReplaceWithPastExpiryEndsOnce", s.testReplacePastEndsOnce},
 		{"Canceled", s.testConditionalCanceled},
 	}
 }
@@ -588,5 +589,52 @@ func (s *suite) testReadWithExpiryCanceled(t *testing.T) {
 	wantCanceled(t, err, "ReadWithExpiry")
 	if called {
 		t.Errorf("ReadWithExpiry under a canceled context called the read func; want no effect")
+	}
+}
+
+// testReplacePastEndsOnce: a Replace whose expiry has already passed ends
+// a live entry, and of several concurrent ones exactly one succeeds; the
+// others, like one on an absent id, report ErrNotFound. The middleware
+// ends a renewed-away id this way, so that of two concurrent Renews of one
+// session only one keeps its successor.
+func (s *suite) testReplacePastEndsOnce(t *testing.T) {
+	st := s.newStorage(t)
+	cw := conditional(t, st)
+	if err := replace(t, cw, "absent", past(), value(1, 10)); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Replace of an absent id with a past expiry returned %v, want an error wrapping sessions.ErrNotFound", err)
+	}
+	for round := range createRounds {
+		id := fmt.Sprintf("ended-%02d", round)
+		mustPut(t, st, id, later(), value(2, 100))
+		start := make(chan struct{})
+		inside := newBarrier(creators)
+		var wg sync.WaitGroup
+		errs := make([]error, creators)
+		for k := range creators {
+			spawn(&wg, func() {
+				<-start
+				errs[k] = cw.Replace(t.Context(), id, past(), func(w io.Writer) error {
+					if round%2 == 0 {
+						inside.arrive(rendezvous)
+					}
+					return nil
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, sessions.ErrNotFound):
+				t.Fatalf("round %d: a Replace with a past expiry that lost to a concurrent one returned %v, want an error wrapping sessions.ErrNotFound", round+1, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of %d concurrent Replaces of one live id with a past expiry succeeded, want exactly one", round+1, won, creators)
+		}
+		wantNotFound(t, st, id, "Read after a Replace with a past expiry")
 	}
 }
