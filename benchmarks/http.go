@@ -370,9 +370,7 @@ func httpContenders(ctx context.Context, env Env, redisReason string) ([]*httpCo
 		return out, skipped, nil
 	}
 	cs, err := redisContenders(ctx, env)
-	for _, c := range cs {
-		out = append(out, c)
-	}
+	out = append(out, cs...)
 	if err != nil {
 		return fail(err)
 	}
