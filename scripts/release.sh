@@ -69,4 +69,8 @@ fi
 for mod in "${released[@]}"; do
 	$dry git tag -a "$mod/$version" -m "${path_of[$mod]} $version"
 done
-echo "release: ${dry:+would tag}${dry:+}${dry:-tagged} ${#released[@]} modules at $version on $(git rev-parse --short HEAD); nothing was pushed"
+if [ -n "$dry" ]; then
+	echo "release: would tag ${#released[@]} modules at $version; changed nothing"
+else
+	echo "release: tagged ${#released[@]} modules at $version on $(git rev-parse --short HEAD); nothing was pushed"
+fi
