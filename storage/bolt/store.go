@@ -19,8 +19,8 @@ import (
 // Errors returned as they are, so that a busy store does not allocate one
 // per miss. None of them names an id: ids are secrets.
 var (
-	errNotFound = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 	errCorrupt  = fmt.Errorf("%w: value shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
 	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
 )

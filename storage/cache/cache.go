@@ -80,13 +80,13 @@ type ExpiryReader interface {
 // Errors that need no detail are built once so that the paths that return
 // them do not allocate.
 var (
-	errClosed = fmt.Errorf("cache: %w", sessions.ErrClosed)
+	errClosed = sessions.ErrClosed
 	// errNegative is returned by a read answered by a negative entry.
-	errNegative = fmt.Errorf("cache: %w (remembered)", sessions.ErrNotFound)
+	errNegative = fmt.Errorf("sessionkit/cache: a remembered miss: %w", sessions.ErrNotFound)
 	// errLoadPanicked is what callers sharing a load see when the
 	// delegate panicked during it; the panic itself goes up the stack of
 	// the caller that ran the load.
-	errLoadPanicked = errors.New("cache: delegate panicked during a shared read")
+	errLoadPanicked = errors.New("sessionkit/cache: delegate panicked during a shared read")
 )
 
 // store implements Store; New wraps it in a type with the delegate's
@@ -172,13 +172,13 @@ func (s *store) fresh(e *entry, now int64) bool {
 // before anything else, then the state of the cache and of ctx.
 func (s *store) checkCall(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("cache: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if s.closed.Load() {
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/cache: %s: %w", op, err)
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func (s *store) Read(ctx context.Context, id string, read func(io.Reader) error)
 			select {
 			case <-f.done:
 			case <-ctx.Done():
-				return fmt.Errorf("cache: read: %w", ctx.Err())
+				return fmt.Errorf("sessionkit/cache: read: %w", ctx.Err())
 			}
 			if f.ctxDone && f.err != nil && ctx.Err() == nil {
 				continue // the loader's context ended, not ours

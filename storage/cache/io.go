@@ -78,7 +78,7 @@ func exact(b *bytes.Buffer) []byte {
 
 // errWriterDone is returned by a writer used after the write function it
 // was given to has returned, which the Storage contract forbids.
-var errWriterDone = errors.New("cache: writer used after its write function returned")
+var errWriterDone = errors.New("sessionkit/cache: writer used after its write function returned")
 
 // tee is the writer a write function receives from Write: it passes every
 // byte to the delegate's writer and keeps a copy, up to limit bytes, for the

@@ -63,28 +63,28 @@ func New(root string, opts ...Option) (*Store, error) {
 		opt(&o)
 	}
 	if o.fileMode&0o600 != 0o600 {
-		return nil, fmt.Errorf("directory: new: file mode %v lacks owner read and write", o.fileMode)
+		return nil, fmt.Errorf("sessionkit/directory: new: file mode %v lacks owner read and write", o.fileMode)
 	}
 	if o.dirMode&0o700 != 0o700 {
-		return nil, fmt.Errorf("directory: new: folder mode %v lacks owner read, write and search", o.dirMode)
+		return nil, fmt.Errorf("sessionkit/directory: new: folder mode %v lacks owner read, write and search", o.dirMode)
 	}
 	if root == "" {
-		return nil, errors.New("directory: new: empty root")
+		return nil, errors.New("sessionkit/directory: new: empty root")
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return nil, fmt.Errorf("directory: new: %w", err)
+		return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 	}
 	fi, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := mkdirAll(abs, o.dirMode); err != nil {
-			return nil, fmt.Errorf("directory: new: %w", err)
+			return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("directory: new: %w", err)
+		return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("directory: new: root %s is not a folder", abs)
+		return nil, fmt.Errorf("sessionkit/directory: new: root %s is not a folder", abs)
 	}
 
 	s := &Store{root: abs, prefix: abs, opts: o}
@@ -110,7 +110,7 @@ func (s *Store) Root() string { return s.root }
 // complete normally. The entries stay on disk for the next Store.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
-		return closedError("close")
+		return sessions.ErrClosed
 	}
 	if s.stopSweeper != nil {
 		s.stopSweeper()
@@ -123,10 +123,10 @@ func (s *Store) Close() error {
 // Store is open and ctx is not done.
 func (s *Store) begin(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return closedError(op)
+		return sessions.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 	}
 	return nil
 }
@@ -149,7 +149,7 @@ func (s *Store) locate(id string) (entry, error) {
 	// Windows device names such as NUL) of exactly two elements. None of
 	// this allocates.
 	if filepath.Clean(p) != p || !strings.HasPrefix(p, s.prefix) || !filepath.IsLocal(rel) || separators(rel) != 1 {
-		return entry{}, errors.New("directory: internal error: entry path is not two levels under root")
+		return entry{}, errors.New("sessionkit/directory: internal error: entry path is not two levels under root")
 	}
 	name := rel[len("ab")+1:] // past the folder and the separator
 	return entry{dir: p[:len(p)-len(name)-1], path: p, name: name}, nil
@@ -185,7 +185,7 @@ func separators(p string) int {
 // Invalidate creates the entry again.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: write: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "write"); err != nil {
 		return err
@@ -254,7 +254,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return osError("write", err, e.name)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: write: %w", err)
+		return fmt.Errorf("sessionkit/directory: write: %w", err)
 	}
 	if err := os.Rename(tmp, e.path); err != nil {
 		return osError("write", err, e.name)
@@ -284,7 +284,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 // The reader passed to read is buffered and valid only during the call.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: read: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "read"); err != nil {
 		return err
@@ -347,7 +347,7 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 // sweeper removes the entry.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: touch: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "touch"); err != nil {
 		return err
@@ -380,7 +380,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 		return errTouchNotFound
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: touch: %w", err)
+		return fmt.Errorf("sessionkit/directory: touch: %w", err)
 	}
 	var b [expiryLen]byte
 	putExpiry(b[:], expiryNanos(expires))
@@ -408,7 +408,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 // its temporary file in it.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: invalidate: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "invalidate"); err != nil {
 		return err
@@ -515,7 +515,7 @@ func (w *entryWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.w.Write(p)
 	if err != nil {
-		err = fmt.Errorf("directory: write: %w", err)
+		err = fmt.Errorf("sessionkit/directory: write: %w", err)
 	}
 	return n, err
 }
@@ -526,7 +526,7 @@ func (w *entryWriter) WriteString(p string) (int, error) {
 	}
 	n, err := w.w.WriteString(p)
 	if err != nil {
-		err = fmt.Errorf("directory: write: %w", err)
+		err = fmt.Errorf("sessionkit/directory: write: %w", err)
 	}
 	return n, err
 }

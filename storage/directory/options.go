@@ -32,7 +32,7 @@ func defaultOptions() options {
 		sweepInterval: defaultSweepInterval,
 		onSweepError: func(err error) {
 			// err never holds an id: every path in it is redacted.
-			slog.Default().Warn("directory: background sweep failed", "error", err)
+			slog.Default().Warn("sessionkit/directory: background sweep failed", "error", err)
 		},
 	}
 }

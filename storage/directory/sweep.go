@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // staleTempAge is how old (by modification time) a temporary file must be
@@ -114,7 +116,7 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 			err = redact(err, name)
 		}
 		if err != nil && first == nil {
-			first = fmt.Errorf("directory: %s: %w", op, err)
+			first = fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 		}
 		return true, nil
 	})
@@ -238,7 +240,7 @@ func (s *Store) walk(ctx context.Context, op string, visit func(folder, dir stri
 			continue
 		}
 		if s.closed.Load() {
-			return closedError(op)
+			return sessions.ErrClosed
 		}
 		more, err := walkFolder(ctx, op, fd.Name(), s.prefix+fd.Name(), visit)
 		if err != nil || !more {
@@ -263,7 +265,7 @@ func walkFolder(ctx context.Context, op, folder, dir string, visit func(folder, 
 		batch, err := d.ReadDir(256)
 		for _, de := range batch {
 			if err := ctx.Err(); err != nil {
-				return false, fmt.Errorf("directory: %s: %w", op, err)
+				return false, fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 			}
 			if !de.Type().IsRegular() {
 				continue

@@ -13,11 +13,12 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Errors that need no detail are built once: a miss is the common case of
-// Read and should not allocate.
+// Errors that need no detail are the sentinels themselves: a prefix would
+// only stack ("sessionkit/memory: sessions: not found") and tell nothing
+// the caller does not know, since it called this Store.
 var (
-	errNotFound = fmt.Errorf("memory: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("memory: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound
+	errClosed   = sessions.ErrClosed
 )
 
 // Store is an in-process session storage. Create it with New; the zero
@@ -117,13 +118,13 @@ func expiresNanos(t time.Time) int64 {
 // of the Store and of ctx.
 func (s *Store) checkCall(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if s.closed.Load() {
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/memory: %s: %w", op, err)
 	}
 	return nil
 }
@@ -156,10 +157,10 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: write: %w", err)
+		return fmt.Errorf("sessionkit/memory: write: %w", err)
 	}
 	if s.opts.maxBytes > 0 && int64(len(data)) > s.opts.maxBytes {
-		return fmt.Errorf("memory: write: value of %d bytes exceeds the bound of %d bytes: %w",
+		return fmt.Errorf("sessionkit/memory: write: value of %d bytes exceeds the bound of %d bytes: %w",
 			len(data), s.opts.maxBytes, sessions.ErrTooLarge)
 	}
 	exp := expiresNanos(expires)
@@ -333,7 +334,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 				return
 			}
 			if err := ctx.Err(); err != nil {
-				yield("", fmt.Errorf("memory: list: %w", err))
+				yield("", fmt.Errorf("sessionkit/memory: list: %w", err))
 				return
 			}
 			sh := &s.shards[i]
@@ -370,7 +371,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 			return n, errClosed
 		}
 		if err := ctx.Err(); err != nil {
-			return n, fmt.Errorf("memory: delete expired: %w", err)
+			return n, fmt.Errorf("sessionkit/memory: delete expired: %w", err)
 		}
 		n += s.sweepShard(&s.shards[i])
 	}

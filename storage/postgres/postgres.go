@@ -57,8 +57,8 @@ var (
 
 // Errors returned as is, so the hot paths allocate nothing to report them.
 var (
-	errNotFound = fmt.Errorf("sessionkit/postgres: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/postgres: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 )
 
 // live is the condition every statement that must not see expired rows
@@ -495,7 +495,7 @@ func (s *Store) Close() error {
 // context, so that a call that cannot succeed sends nothing.
 func (s *Store) check(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("sessionkit/postgres: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	return s.ready(ctx, op)
 }

@@ -43,8 +43,8 @@ var (
 
 // Errors returned as is, so the hot paths allocate nothing to report them.
 var (
-	errNotFound = fmt.Errorf("sessionkit/redis: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/redis: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 )
 
 // persistScript removes the expiry of KEYS[1] and reports whether the key
@@ -318,7 +318,7 @@ func (s *Store) scanners(ctx context.Context) ([]scanner, error) {
 // context, so that a call that cannot succeed sends nothing.
 func (s *Store) check(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	return s.ready(ctx, op)
 }
