@@ -385,7 +385,10 @@ func redisContenders(ctx context.Context, env Env) ([]*httpContender, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := skredis.New(client, skredis.WithPrefix(skPrefix))
+	st, err := skredis.New(client, skredis.WithPrefix(skPrefix))
+	if err != nil {
+		return nil, errors.Join(err, client.Close())
+	}
 	c, err := sessionkitContender(ScenarioRedis, "WithStorage(redis.New(client))", true, sessions.WithStorage(st))
 	closeSK := func() error { return errors.Join(st.Close(), closeRedis(client, skPrefix)) }
 	if c == nil {

@@ -132,7 +132,12 @@ func openRedis(ctx context.Context, spec string) (store, string, error) {
 		_ = client.Close()
 		return nil, "", fmt.Errorf("store: redis at %s: %w", redact(spec), err)
 	}
-	return &ownedStore{store: redis.New(client), client: client}, "redis " + redact(spec), nil
+	s, err := redis.New(client)
+	if err != nil {
+		_ = client.Close()
+		return nil, "", fmt.Errorf("store: %w", err)
+	}
+	return &ownedStore{store: s, client: client}, "redis " + redact(spec), nil
 }
 
 func openPostgres(ctx context.Context, spec string) (store, string, error) {

@@ -26,7 +26,7 @@
 // A Write, Touch or Invalidate that returned nil is committed and fsynced:
 // it survives a crash of the process or of the machine. Concurrent changes
 // share one transaction and one fsync (group commit), which is what makes
-// parallel request handlers fast on a real disk. WithNoSync trades that
+// parallel request handlers fast on a real disk. WithSync(false) trades that
 // guarantee for speed; read its documentation before using it.
 //
 // # Transactions and callbacks

@@ -31,7 +31,7 @@ var (
 //
 // A Store is safe for concurrent use by multiple goroutines. Changes from
 // concurrent callers are committed together (see Write), and a change that
-// returned nil is on disk unless WithNoSync was given.
+// returned nil is on disk unless WithSync(false) was given.
 //
 // After Close, every method returns an error wrapping sessions.ErrClosed.
 type Store struct {
@@ -108,7 +108,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 // sessions.ErrClosed) but does not close db, and the caller must not close
 // db before the Store. New creates the bucket of WithBucket if needed; over
 // a read-only db the bucket must exist already and every change fails.
-// The options WithFileMode, WithLockTimeout and WithNoSync have no effect,
+// The options WithFileMode, WithLockTimeout and WithSync have no effect,
 // since db is already open; the caller's db.NoSync, db.MaxBatchDelay and
 // other settings are left alone.
 //
@@ -132,9 +132,6 @@ func buildOptions(opts []Option) options {
 			opt(&o)
 		}
 	}
-	if o.sweepBatch < 1 {
-		o.sweepBatch = DefaultSweepBatch
-	}
 	return o
 }
 
@@ -144,6 +141,9 @@ func (o options) validate() error {
 	}
 	if len(o.bucket) > bbolt.MaxKeySize {
 		return fmt.Errorf("sessionkit/bolt: bucket name longer than %d bytes", bbolt.MaxKeySize)
+	}
+	if o.sweepBatch < 1 {
+		return fmt.Errorf("sessionkit/bolt: WithSweepBatch: size %d is less than 1", o.sweepBatch)
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ func (s *Store) acquire() (release func(), err error) {
 // touched. The buffer is then committed in one write transaction, which
 // concurrent Writes, Touches and Invalidates share (group commit), so that
 // parallel callers share the cost of an fsync. Write returns once that
-// transaction is committed and, unless WithNoSync was given, synced.
+// transaction is committed and, unless WithSync(false) was given, synced.
 //
 // An expires that has already passed removes id instead: nothing readable
 // is stored. Write returns an error wrapping sessions.ErrInvalidID for an

@@ -133,9 +133,10 @@ func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// Errors are dropped, as WithSweepInterval documents; the next
-			// tick retries.
-			_, _ = s.DeleteExpired(ctx)
+			// The next tick retries; a sweep cut short by Close is no error.
+			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				s.opts.onSweepError(err)
+			}
 		}
 	}
 }

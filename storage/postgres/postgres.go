@@ -365,7 +365,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 }
 
 // List yields the id of every live session, each once, in byte order of the
-// ids. It reads them in batches (WithBatchSize) with key-set pagination, one
+// ids. It reads them in batches (WithSweepBatch) with key-set pagination, one
 // short query per batch, so that a large table holds neither a long-running
 // cursor nor a connection while the loop body runs: the body may use the
 // Store, even with a pool of one connection.
@@ -412,7 +412,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 
 // DeleteExpired deletes every row whose expiry has passed by the database's
 // clock and returns how many it deleted. Live rows are kept. It deletes in
-// batches (WithBatchSize), one short statement each, so a large sweep never
+// batches (WithSweepBatch), one short statement each, so a large sweep never
 // holds many locks or a long transaction; rows another transaction holds at
 // that moment are skipped, as they are being rewritten.
 //

@@ -10,7 +10,7 @@
 //		ContextTimeoutEnabled: true, // let context deadlines bound each call
 //	})
 //	defer client.Close()
-//	store := redis.New(client, redis.WithPrefix("myapp:sess:"))
+//	store, err := redis.New(client, redis.WithPrefix("myapp:sess:"))
 //
 // # Layout and commands
 //

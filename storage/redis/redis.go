@@ -68,25 +68,25 @@ return redis.call('EXISTS', KEYS[1])`)
 // the client with ContextTimeoutEnabled: true so that every Store call
 // returns by its context's deadline.
 //
-// New panics if client is nil or an option is invalid (an empty prefix, a
-// SCAN count below 1): both are programming errors, found on the first run.
-func New(client goredis.UniversalClient, opts ...Option) *Store {
+// New returns an error if client is nil or an option is invalid (an empty
+// prefix, a SCAN count below 1). It sends no command.
+func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
-		panic("sessionkit/redis: New: nil client")
+		return nil, errors.New("sessionkit/redis: New: nil client")
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.err != nil {
-		panic(o.err.Error())
+		return nil, o.err
 	}
 	return &Store{
 		client:    client,
 		prefix:    o.prefix,
 		pattern:   escapeGlob(o.prefix) + "*",
 		scanCount: o.scanCount,
-	}
+	}, nil
 }
 
 // Write stores what write produces as the content of id, to expire at
