@@ -225,7 +225,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return err
 	}
 	if buf.Len() > bbolt.MaxValueSize {
-		return fmt.Errorf("sessionkit/bolt: %w: %d bytes of content, bbolt stores at most %d", sessions.ErrTooLarge, buf.Len()-headerSize, bbolt.MaxValueSize-headerSize)
+		return fmt.Errorf("sessionkit/bolt: write: %d bytes of content, bbolt stores at most %d: %w", buf.Len()-headerSize, bbolt.MaxValueSize-headerSize, sessions.ErrTooLarge)
 	}
 	nanos, live := expiryNanos(expires, time.Now())
 	var o *op
