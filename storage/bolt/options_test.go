@@ -82,3 +82,19 @@ func TestSweepErrorHandler(t *testing.T) {
 		t.Fatal("no sweep error reached the handler within a minute")
 	}
 }
+
+// An Open that fails on the file names the path once: bbolt's error
+// already says "open PATH: ...".
+func TestOpenErrorNamesThePathOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "s.db")
+	_, err := Open(path)
+	if err == nil {
+		t.Fatal("Open in a missing folder succeeded")
+	}
+	if n := strings.Count(err.Error(), path); n != 1 {
+		t.Errorf("error %q names the path %d times, want once", err, n)
+	}
+	if !strings.HasPrefix(err.Error(), "sessionkit/bolt: ") {
+		t.Errorf("error %q lacks the package prefix", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -92,6 +93,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("sessionkit/bolt: open %s: the file is locked by another process or Store (bbolt allows one at a time); gave up after %v: %w", path, o.lockTimeout, err)
+		}
+		// An *fs.PathError already says "open PATH: ..."; saying it again
+		// would print the path twice.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == path {
+			return nil, fmt.Errorf("sessionkit/bolt: %w", err)
 		}
 		return nil, fmt.Errorf("sessionkit/bolt: open %s: %w", path, err)
 	}
