@@ -282,4 +282,3 @@ func TestNotFoundAndErrorPagesAreStyled(t *testing.T) {
 		})
 	}
 }
-
