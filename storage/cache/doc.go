@@ -29,7 +29,7 @@
 // new value (or drops the entry), and it marks the delegate read in flight
 // for the id, if any, as stale, so that read's result is delivered to the
 // callers already waiting for it but never cached, and later misses start a
-// fresh read. This is the per-entry version check the problem calls for,
+// fresh read. This is a per-entry version check (the fix for that race),
 // kept only while operations run. Mutations of one id that overlap each
 // other leave the id uncached, since the delegate's order between them is
 // unknown here; the next read loads what the delegate kept.
