@@ -56,7 +56,12 @@ func PostgresServer(t testing.TB) *Server {
 
 func startPostgres(t testing.TB, fixed bool) *Server {
 	t.Helper()
-	s := spec{
+	return startServer(t, postgresSpec(), fixed, postgresDSN)
+}
+
+// postgresSpec is the container of Postgres and PostgresServer.
+func postgresSpec() spec {
+	return spec{
 		what:  "Postgres",
 		image: imageFrom(EnvPostgresImage, DefaultPostgresImage),
 		port:  postgresPort,
@@ -72,7 +77,6 @@ func startPostgres(t testing.TB, fixed bool) *Server {
 		shmSize: postgresShm,
 		ready:   readyWithin(postgresPort, pgReady),
 	}
-	return startServer(t, s, fixed, postgresDSN)
 }
 
 // postgresDSN returns the DSN of the database at hostPort.

@@ -44,12 +44,16 @@ func RedisServer(t testing.TB) *Server {
 
 func startRedis(t testing.TB, fixed bool) *Server {
 	t.Helper()
-	s := spec{
+	return startServer(t, redisSpec(), fixed, func(hostPort string) string { return hostPort })
+}
+
+// redisSpec is the container of Redis and RedisServer.
+func redisSpec() spec {
+	return spec{
 		what:  "Redis",
 		image: imageFrom(EnvRedisImage, DefaultRedisImage),
 		port:  redisPort,
 		cmd:   append([]string{"redis-server", "--bind", "0.0.0.0"}, redisArgs...),
 		ready: readyWithin(redisPort, pingRedis),
 	}
-	return startServer(t, s, fixed, func(hostPort string) string { return hostPort })
 }

@@ -143,12 +143,15 @@ func run(args []string, stderr io.Writer) int {
 	} else {
 		tclog.SetDefault(quiet{})
 	}
-	h := servers.New(ctx, "sessionbench", harnessLog)
-	defer h.Close()
 	if needRedis || needPostgres {
 		logf("getting servers (Redis: %v, Postgres: %v)", needRedis, needPostgres)
 	}
-	srv := servers.Start(h, needRedis, needPostgres)
+	srv := servers.Start(ctx, "sessionbench", needRedis, needPostgres, harnessLog)
+	defer func() {
+		if err := srv.Close(); err != nil {
+			logf("removing the servers: %v", err)
+		}
+	}()
 	for _, r := range []struct{ what, reason string }{{"Redis", srv.RedisReason}, {"Postgres", srv.PostgresReason}} {
 		if r.reason != "" {
 			logf("%s unavailable: %s", r.what, r.reason)
