@@ -9,24 +9,24 @@ import (
 // Defaults of the options.
 const (
 	// DefaultBucket is the name of the bbolt bucket that holds the sessions
-	// when WithBucket is not given.
+	// when [WithBucket] is not given.
 	DefaultBucket = "sessionkit"
 
 	// DefaultFileMode is the permission of a database file that Open creates
-	// when WithFileMode is not given: readable and writable by its owner
+	// when [WithFileMode] is not given: readable and writable by its owner
 	// only, because the file holds session data.
 	DefaultFileMode fs.FileMode = 0o600
 
 	// DefaultLockTimeout is how long Open waits for the file lock when
-	// WithLockTimeout is not given.
+	// [WithLockTimeout] is not given.
 	DefaultLockTimeout = time.Second
 
 	// DefaultSweepInterval is how often the background sweeper removes
-	// expired entries when WithSweepInterval is not given.
+	// expired entries when [WithSweepInterval] is not given.
 	DefaultSweepInterval = 10 * time.Minute
 
 	// DefaultSweepBatch is how many expired entries one write transaction
-	// of DeleteExpired removes at most when WithSweepBatch is not given.
+	// of DeleteExpired removes at most when [WithSweepBatch] is not given.
 	DefaultSweepBatch = 1000
 )
 
@@ -62,7 +62,7 @@ func logSweepError(err error) {
 }
 
 // WithBucket sets the name of the top-level bbolt bucket that holds the
-// sessions. The default is DefaultBucket ("sessionkit"). The Store creates
+// sessions. The default is [DefaultBucket] ("sessionkit"). The Store creates
 // the bucket if it is missing and owns everything in it: several Stores may
 // share one database through New as long as each has its own bucket. An
 // empty name makes Open and New fail.
@@ -71,14 +71,14 @@ func WithBucket(name string) Option {
 }
 
 // WithFileMode sets the permission bits Open gives a database file it
-// creates. The default is DefaultFileMode (0o600). An existing file keeps
+// creates. The default is [DefaultFileMode] (0o600). An existing file keeps
 // its mode. The option has no effect on New, whose caller opened the file.
 func WithFileMode(mode fs.FileMode) Option {
 	return func(o *options) { o.fileMode = mode }
 }
 
 // WithLockTimeout sets how long Open waits for the exclusive lock on the
-// database file. The default is DefaultLockTimeout (1 s). bbolt lets one
+// database file. The default is [DefaultLockTimeout] (1 s). bbolt lets one
 // process (one open handle) use a file at a time; while another process or
 // Store holds it, Open retries until the timeout and then fails with an
 // error wrapping bbolt's ErrTimeout (go.etcd.io/bbolt/errors.ErrTimeout).
@@ -115,7 +115,7 @@ func WithSweepInterval(d time.Duration) Option {
 }
 
 // WithSweepBatch sets the largest number of expired entries that one write
-// transaction of DeleteExpired removes. The default is DefaultSweepBatch
+// transaction of DeleteExpired removes. The default is [DefaultSweepBatch]
 // (1000). bbolt has a single writer, so a smaller batch lets session writes
 // in between sooner during a large sweep, at the cost of more commits (and
 // fsyncs) per sweep. A value below 1 makes [Open] and [New] return an error.

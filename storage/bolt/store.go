@@ -26,15 +26,15 @@ var (
 	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
 )
 
-// Store is a sessions.Storage kept in a bbolt database file. Besides
-// Storage it implements sessions.Toucher, sessions.Lister, sessions.Sweeper
+// Store is a [sessions.Storage] kept in a bbolt database file. Besides
+// Storage it implements [sessions.Toucher], [sessions.Lister], [sessions.Sweeper]
 // and io.Closer.
 //
 // A Store is safe for concurrent use by multiple goroutines. Changes from
 // concurrent callers are committed together (see Write), and a change that
 // returned nil is on disk unless WithSync(false) was given.
 //
-// After Close, every method returns an error wrapping sessions.ErrClosed.
+// After Close, every method returns an error wrapping [sessions.ErrClosed].
 type Store struct {
 	db     *bbolt.DB
 	owned  bool // Close closes db
@@ -65,18 +65,18 @@ type Store struct {
 }
 
 // Open opens the bbolt database file at path, creating it with the mode of
-// WithFileMode if it does not exist, and returns a Store that owns it:
+// [WithFileMode] if it does not exist, and returns a Store that owns it:
 // Close closes the file. The Store keeps its sessions in the bucket of
-// WithBucket, which Open creates if needed.
+// [WithBucket], which Open creates if needed.
 //
 // bbolt locks the file for one process (more exactly, one open handle) at a
 // time. When another process or Store holds the lock, Open waits up to the
-// WithLockTimeout duration and then returns an error wrapping bbolt's
+// [WithLockTimeout] duration and then returns an error wrapping bbolt's
 // ErrTimeout (go.etcd.io/bbolt/errors.ErrTimeout) that says the file is
 // locked. Any other failure (a missing folder, a file that is not a bbolt
 // database) is returned wrapped as well.
 //
-// Unless WithSweepInterval turns it off, Open starts a background
+// Unless [WithSweepInterval] turns it off, Open starts a background
 // goroutine that removes expired entries; Close stops it.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := buildOptions(opts)
@@ -111,14 +111,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // New returns a Store over db, which the caller opened and keeps owning:
 // Close stops the Store (every later call returns an error wrapping
-// sessions.ErrClosed) but does not close db, and the caller must not close
-// db before the Store. New creates the bucket of WithBucket if needed; over
+// [sessions.ErrClosed]) but does not close db, and the caller must not close
+// db before the Store. New creates the bucket of [WithBucket] if needed; over
 // a read-only db the bucket must exist already and every change fails.
-// The options WithFileMode, WithLockTimeout and WithSync have no effect,
+// The options [WithFileMode], [WithLockTimeout] and [WithSync] have no effect,
 // since db is already open; the caller's db.NoSync, db.MaxBatchDelay and
 // other settings are left alone.
 //
-// Unless WithSweepInterval turns it off (or db is read-only), New starts a
+// Unless [WithSweepInterval] turns it off (or db is read-only), New starts a
 // background goroutine that removes expired entries; Close stops it.
 func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if db == nil {
@@ -207,9 +207,9 @@ func (s *Store) acquire() (release func(), err error) {
 // transaction is committed and, unless WithSync(false) was given, synced.
 //
 // An expires that has already passed removes id instead: nothing readable
-// is stored. Write returns an error wrapping sessions.ErrInvalidID for an
-// invalid id (without calling write), sessions.ErrTooLarge for content
-// beyond bbolt's value limit (about 2 GiB), sessions.ErrClosed after Close,
+// is stored. Write returns an error wrapping [sessions.ErrInvalidID] for an
+// invalid id (without calling write), [sessions.ErrTooLarge] for content
+// beyond bbolt's value limit (about 2 GiB), [sessions.ErrClosed] after Close,
 // ctx.Err() when ctx is done before the change enters a transaction (then
 // nothing changes; once it has entered one, Write waits for the commit),
 // and a wrapped bbolt error when the commit fails.
@@ -252,7 +252,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 }
 
 // Read calls read with the content of id. It returns an error wrapping
-// sessions.ErrNotFound if id is absent or expired, and never creates
+// [sessions.ErrNotFound] if id is absent or expired, and never creates
 // anything.
 //
 // The content is copied out of the database in a read transaction that
@@ -262,8 +262,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 // is valid only during the call.
 //
 // Read returns the error of read as is, an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
-// ctx.Err() when ctx is done on entry, ErrCorrupt for a value that is not a
+// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
+// ctx.Err() when ctx is done on entry, [ErrCorrupt] for a value that is not a
 // Store entry, and a wrapped bbolt error otherwise.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
@@ -308,7 +308,7 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 // Invalidate removes id. Removing an absent or expired id is not an error.
 // Like Write, it shares its commit with concurrent changes and returns
 // once the removal is committed. It returns an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
+// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
 // ctx.Err() when ctx is done before the removal enters a transaction (then
 // nothing changes), and a wrapped bbolt error when the commit fails.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
@@ -331,9 +331,9 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 // Touch sets the expiry of id to expires (the zero Time: never) by
 // rewriting the entry's 8-byte expiry header; the content is kept. An
 // expires that has already passed removes the entry. Touch returns an
-// error wrapping sessions.ErrNotFound if id is absent or expired, and then
+// error wrapping [sessions.ErrNotFound] if id is absent or expired, and then
 // creates nothing. Like Write, it shares its commit with concurrent
-// changes. Other errors are those of Invalidate, plus ErrCorrupt for a
+// changes. Other errors are those of Invalidate, plus [ErrCorrupt] for a
 // value that is not a Store entry.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
@@ -369,7 +369,7 @@ const listChunk = 512
 // yielded, though no id is ever yielded twice.
 //
 // A failure is yielded as ("", err) and ends the iteration: ctx.Err() when
-// ctx is done between chunks, an error wrapping sessions.ErrClosed when the
+// ctx is done between chunks, an error wrapping [sessions.ErrClosed] when the
 // Store is closed, or a wrapped bbolt error.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
@@ -445,7 +445,7 @@ func seekAfter(c *bbolt.Cursor, after []byte) (k, v []byte) {
 // Close stops the background sweeper and waits for it, waits for calls in
 // progress to finish, and, if the Store came from Open, closes the
 // database file. After Close, every method returns an error wrapping
-// sessions.ErrClosed, including Close itself. A Store from New leaves its
+// [sessions.ErrClosed], including Close itself. A Store from New leaves its
 // db open. The error of closing the file is returned wrapped.
 func (s *Store) Close() error {
 	if !s.closing.CompareAndSwap(false, true) {

@@ -15,11 +15,11 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage with a bounded in-memory cache in front of a
+// Store is a [sessions.Storage] with a bounded in-memory cache in front of a
 // delegate Storage. New returns one.
 //
-// The dynamic type of a Store also implements sessions.Toucher,
-// sessions.Lister and sessions.Sweeper exactly when the delegate does, so a
+// The dynamic type of a Store also implements [sessions.Toucher],
+// [sessions.Lister] and [sessions.Sweeper] exactly when the delegate does, so a
 // type assertion on it tells the truth about what the delegate can do:
 //
 //   - Touch forwards to the delegate and then moves the cached expiry (or
@@ -42,20 +42,20 @@ type Store interface {
 // except Entries and Bytes, which describe the cache now.
 type Stats struct {
 	// Hits counts reads answered from the cache, NegativeHits among them
-	// those answered with a remembered not-found (see WithNegativeTTL).
+	// those answered with a remembered not-found (see [WithNegativeTTL]).
 	Hits, NegativeHits uint64
 	// Misses counts reads the cache could not answer. Loads counts the
 	// delegate reads they caused: concurrent misses on one id share a
 	// load, so Loads can be lower than Misses.
 	Misses, Loads uint64
-	// Evictions counts entries removed to stay within WithMaxEntries or
-	// WithMaxBytes.
+	// Evictions counts entries removed to stay within [WithMaxEntries] or
+	// [WithMaxBytes].
 	Evictions uint64
 	// Expirations counts entries dropped because they expired or stayed
-	// unused past WithIdleTimeout.
+	// unused past [WithIdleTimeout].
 	Expirations uint64
 	// Uncached counts values that were stored or loaded but too large for
-	// WithMaxBytes, so they were passed through without being cached.
+	// [WithMaxBytes], so they were passed through without being cached.
 	Uncached uint64
 	// Entries is the number of entries cached, negative ones included, and
 	// Bytes the total length of their values.
@@ -114,8 +114,8 @@ type store struct {
 
 // New returns an empty cache in front of delegate, configured by opts.
 //
-// The returned Store implements sessions.Toucher, sessions.Lister and
-// sessions.Sweeper exactly when delegate does; see Store. The cache starts
+// The returned Store implements [sessions.Toucher], [sessions.Lister] and
+// [sessions.Sweeper] exactly when delegate does; see Store. The cache starts
 // no goroutines. delegate must not be nil.
 func New(delegate sessions.Storage, opts ...Option) Store {
 	o := defaultOptions()
@@ -188,7 +188,7 @@ func (s *store) checkCall(ctx context.Context, op, id string) error {
 // the delegate's error unchanged and drops any cached value of id, since
 // the delegate's state is then unknown; if the write function fails,
 // Write returns its error, as the delegate does. A value larger than
-// WithMaxBytes is written to the delegate but not cached.
+// [WithMaxBytes] is written to the delegate but not cached.
 func (s *store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.checkCall(ctx, "write", id); err != nil {
 		return err
@@ -215,7 +215,7 @@ func (s *store) Write(ctx context.Context, id string, expires time.Time, write f
 // otherwise reads the delegate; concurrent misses on one id share a single
 // delegate read. The reader passed to read is valid only during the call.
 //
-// Read returns an error wrapping sessions.ErrNotFound if id is absent or
+// Read returns an error wrapping [sessions.ErrNotFound] if id is absent or
 // expired (from the delegate, or from a negative entry), and read's error
 // unchanged if read fails. Errors of the delegate are returned unchanged;
 // a caller that shared another caller's delegate read gets that read's
@@ -530,7 +530,7 @@ func (s *store) deleteExpired(ctx context.Context, sw sessions.Sweeper) (int, er
 
 // Close drops every cached entry and, with WithCloseDelegate(true), closes
 // the delegate if it implements io.Closer, returning its error. After Close
-// every method returns an error wrapping sessions.ErrClosed, including
+// every method returns an error wrapping [sessions.ErrClosed], including
 // Close itself; calls that run concurrently with Close may see the cache
 // open or closed.
 func (s *store) Close() error {

@@ -18,8 +18,8 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage that keeps one file per session under a root
-// folder. It implements sessions.Toucher, sessions.Lister, sessions.Sweeper
+// Store is a [sessions.Storage] that keeps one file per session under a root
+// folder. It implements [sessions.Toucher], [sessions.Lister], [sessions.Sweeper]
 // and io.Closer.
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
@@ -55,7 +55,7 @@ var (
 // Store, are served as they are.
 //
 // New returns an error if root exists and is not a folder, if it cannot be
-// created, or if an option is invalid. Unless WithSweepInterval disables
+// created, or if an option is invalid. Unless [WithSweepInterval] disables
 // it, New starts a background sweeper; call Close to stop it.
 func New(root string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
@@ -106,7 +106,7 @@ func (s *Store) Root() string { return s.root }
 
 // Close stops the background sweeper, waiting for it to return, and marks
 // the Store closed: every later call, Close included, returns an error
-// wrapping sessions.ErrClosed. Calls already running when Close is called
+// wrapping [sessions.ErrClosed]. Calls already running when Close is called
 // complete normally. The entries stay on disk for the next Store.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
@@ -138,7 +138,7 @@ type entry struct {
 	name string // the file's name, which spells the id: redact it in errors
 }
 
-// locate returns the entry of id, which has passed sessions.CheckID.
+// locate returns the entry of id, which has passed [sessions.CheckID].
 func (s *Store) locate(id string) (entry, error) {
 	p := joinRel(s.prefix, id)
 	rel := p[len(s.prefix):]
@@ -168,7 +168,7 @@ func separators(p string) int {
 
 // Write stores what write produces as the content of id, to expire at
 // expires (the zero Time: never; times past the year 2262 are clamped to
-// it). It returns an error wrapping sessions.ErrInvalidID, before touching
+// it). It returns an error wrapping [sessions.ErrInvalidID], before touching
 // the disk, if id is not a valid id.
 //
 // The content goes to a temporary file in the entry's folder, which is then
@@ -269,13 +269,13 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 }
 
 // Read calls read with the content of id. It returns an error wrapping
-// sessions.ErrNotFound if id is absent or expired, and an error wrapping
-// sessions.ErrInvalidID, before touching the disk, if id is not a valid id.
+// [sessions.ErrNotFound] if id is absent or expired, and an error wrapping
+// [sessions.ErrInvalidID], before touching the disk, if id is not a valid id.
 // Read never creates a file or a folder. If read returns an error, Read
 // returns it as is.
 //
 // An entry whose header is unreadable (an empty file left by an operating
-// system crash without WithSync, or a file this package did not write)
+// system crash without [WithSync], or a file this package did not write)
 // also reads as absent, so that the session is replaced instead of failing
 // every request that carries it. Expired entries are left for the sweeper
 // to remove: a Read cannot remove a file without racing a Write that
@@ -331,8 +331,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 }
 
 // Touch sets the expiry of id to expires (the zero Time: never) without
-// rewriting the content. It returns an error wrapping sessions.ErrNotFound
-// if id is absent or expired, and an error wrapping sessions.ErrInvalidID,
+// rewriting the content. It returns an error wrapping [sessions.ErrNotFound]
+// if id is absent or expired, and an error wrapping [sessions.ErrInvalidID],
 // before touching the disk, if id is not a valid id. Touch never creates
 // an entry.
 //
@@ -399,7 +399,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 }
 
 // Invalidate removes id. Removing an absent or expired id is not an error.
-// It returns an error wrapping sessions.ErrInvalidID, before touching the
+// It returns an error wrapping [sessions.ErrInvalidID], before touching the
 // disk, if id is not a valid id. After Invalidate returns, no Read, in this
 // process or another sharing the root, returns the removed content.
 //

@@ -20,17 +20,17 @@ type options struct {
 
 // Defaults of the options.
 const (
-	// DefaultFileMode is the permission of entry files when WithFileMode is
+	// DefaultFileMode is the permission of entry files when [WithFileMode] is
 	// not given: readable and writable by their owner only, since sessions
 	// are secrets.
 	DefaultFileMode fs.FileMode = 0o600
 
 	// DefaultDirMode is the permission of the folders the Store creates
-	// when WithDirMode is not given: only the owner may list the ids.
+	// when [WithDirMode] is not given: only the owner may list the ids.
 	DefaultDirMode fs.FileMode = 0o700
 
 	// DefaultSweepInterval is how often the background sweeper runs when
-	// WithSweepInterval is not given.
+	// [WithSweepInterval] is not given.
 	DefaultSweepInterval = time.Hour
 )
 

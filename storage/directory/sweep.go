@@ -28,7 +28,7 @@ const staleTempAge = time.Hour
 // that is not an entry (foreign files are left alone); it does not follow
 // symbolic links. An entry written or removed while the iteration runs may
 // or may not be yielded. After Close, or when ctx is done, List yields
-// ("", err) with err wrapping sessions.ErrClosed or ctx.Err(); any other
+// ("", err) with err wrapping [sessions.ErrClosed] or ctx.Err(); any other
 // failure is also yielded as ("", err), and each ends the iteration.
 //
 // List opens every entry to read its expiry: its cost grows with the
@@ -84,7 +84,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 // A failure on one file does not stop the sweep: DeleteExpired goes on with
 // the others and returns the full count with the first error. It stops
 // early, returning the count so far with an error wrapping ctx.Err() or
-// sessions.ErrClosed, when ctx is done or the Store is closed.
+// [sessions.ErrClosed], when ctx is done or the Store is closed.
 //
 // An entry is removed only if the file DeleteExpired found expired is still
 // the entry when it removes it (same file identity). A Write that renames

@@ -24,8 +24,8 @@ var (
 // Store is an in-process session storage. Create it with New; the zero
 // Store is not usable.
 //
-// A Store implements sessions.Storage, sessions.Toucher, sessions.Lister,
-// sessions.Sweeper and io.Closer. It is safe for concurrent use by multiple
+// A Store implements [sessions.Storage], [sessions.Toucher], [sessions.Lister],
+// [sessions.Sweeper] and io.Closer. It is safe for concurrent use by multiple
 // goroutines: ids are spread over independently locked shards, so readers
 // never wait for each other and writers only wait for operations on ids of
 // the same shard.
@@ -138,9 +138,9 @@ func (s *Store) checkCall(ctx context.Context, op, id string) error {
 // of id, or its absence, is left as it was. An expires that is not after
 // the current time removes id and stores nothing.
 //
-// Write returns an error wrapping sessions.ErrInvalidID for a malformed id,
-// sessions.ErrTooLarge if WithMaxBytes is set and the value is longer than
-// the bound, sessions.ErrClosed after Close, and ctx.Err() if ctx is done
+// Write returns an error wrapping [sessions.ErrInvalidID] for a malformed id,
+// [sessions.ErrTooLarge] if [WithMaxBytes] is set and the value is longer than
+// the bound, [sessions.ErrClosed] after Close, and ctx.Err() if ctx is done
 // before the value is committed. Storing may evict other entries when a
 // bound is set.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
@@ -192,10 +192,10 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 // the call and yields a copy of the stored bytes: a Write or Invalidate
 // that runs concurrently does not change what it yields.
 //
-// Read returns an error wrapping sessions.ErrNotFound if id is absent or
+// Read returns an error wrapping [sessions.ErrNotFound] if id is absent or
 // expired, and never creates anything. If read returns an error, Read
 // returns it unchanged. Read also returns an error wrapping
-// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
+// [sessions.ErrInvalidID] for a malformed id, [sessions.ErrClosed] after Close,
 // and ctx.Err() if ctx is already done.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	data, _, err := s.lookup(ctx, "read", id)
@@ -251,8 +251,8 @@ func (s *Store) lookup(ctx context.Context, op, id string) ([]byte, int64, error
 // Invalidate removes id. Removing an absent or expired id is not an error.
 // After Invalidate returns, no Read returns the removed content.
 //
-// Invalidate returns an error wrapping sessions.ErrInvalidID for a
-// malformed id, sessions.ErrClosed after Close, and ctx.Err() (removing
+// Invalidate returns an error wrapping [sessions.ErrInvalidID] for a
+// malformed id, [sessions.ErrClosed] after Close, and ctx.Err() (removing
 // nothing) if ctx is already done.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.checkCall(ctx, "invalidate", id); err != nil {
@@ -285,9 +285,9 @@ func (s *Store) removeLocked(sh *shard, id string) {
 // rewriting its content, which makes sliding sessions cheap. An expires
 // that is not after the current time removes id.
 //
-// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
+// Touch returns an error wrapping [sessions.ErrNotFound] if id is absent or
 // already expired, and never creates an entry. It returns an error wrapping
-// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
+// [sessions.ErrInvalidID] for a malformed id, [sessions.ErrClosed] after Close,
 // and ctx.Err() (changing nothing) if ctx is already done.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.checkCall(ctx, "touch", id); err != nil {
@@ -324,7 +324,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 //
 // The iteration holds no lock while it yields, so the loop body may call
 // the Store. It yields ("", err) and stops if ctx is done (err wraps
-// ctx.Err()) or the Store is closed (err wraps sessions.ErrClosed).
+// ctx.Err()) or the Store is closed (err wraps [sessions.ErrClosed]).
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var ids []string
@@ -358,12 +358,12 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 
 // DeleteExpired removes every entry whose expiry has passed and returns how
 // many it removed; live entries are kept. The background sweeper (see
-// WithSweepInterval) calls it periodically; calling it by hand is useful
+// [WithSweepInterval]) calls it periodically; calling it by hand is useful
 // when the sweeper is disabled.
 //
 // It checks ctx between shards and, when ctx is done, returns the number
 // removed so far with an error wrapping ctx.Err(). After Close it returns
-// 0 and an error wrapping sessions.ErrClosed.
+// 0 and an error wrapping [sessions.ErrClosed].
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	n := 0
 	for i := range s.shards {
@@ -415,7 +415,7 @@ func (s *Store) sweepLoop(every time.Duration) {
 
 // Close stops the background sweeper, waiting for it to finish, and drops
 // every entry. After Close every method returns an error wrapping
-// sessions.ErrClosed, including Close itself; calls that run concurrently
+// [sessions.ErrClosed], including Close itself; calls that run concurrently
 // with Close may see the Store open or closed.
 func (s *Store) Close() error {
 	first := false

@@ -3,7 +3,7 @@ package memory
 import "time"
 
 // DefaultSweepInterval is how often the background sweeper removes expired
-// entries when WithSweepInterval is not given.
+// entries when [WithSweepInterval] is not given.
 const DefaultSweepInterval = time.Minute
 
 // Option configures a Store. Options are applied in order by New; a later
@@ -58,7 +58,7 @@ func WithMaxEntries(n int) Option {
 // bound.
 //
 // A Write of a single value longer than n fails with an error wrapping
-// sessions.ErrTooLarge and leaves the previous content in place. Otherwise
+// [sessions.ErrTooLarge] and leaves the previous content in place. Otherwise
 // other entries are evicted, earliest expiry first, to make room; see the
 // package documentation for the exact rule.
 func WithMaxBytes(n int64) Option {

@@ -8,15 +8,15 @@ import (
 	"time"
 )
 
-// DefaultTable is the table a Store uses unless WithTable says otherwise.
+// DefaultTable is the table a Store uses unless [WithTable] says otherwise.
 const DefaultTable = "sessionkit_sessions"
 
 // DefaultSweepInterval is how often the background sweeper removes expired
-// rows unless WithSweepInterval says otherwise.
+// rows unless [WithSweepInterval] says otherwise.
 const DefaultSweepInterval = 5 * time.Minute
 
 // DefaultSweepBatch is the number of rows DeleteExpired removes, and List
-// fetches, per statement unless WithSweepBatch says otherwise.
+// fetches, per statement unless [WithSweepBatch] says otherwise.
 const DefaultSweepBatch = 1000
 
 // maxIdentifierLength is PostgreSQL's NAMEDATALEN minus one: longer names are
@@ -53,7 +53,7 @@ func (o *options) fail(format string, args ...any) {
 }
 
 // WithTable sets the table that holds the sessions. The default is
-// DefaultTable ("sessionkit_sessions") in the connection's search_path.
+// [DefaultTable] ("sessionkit_sessions") in the connection's search_path.
 //
 // name is a plain identifier or schema.table: each part starts with a letter
 // or an underscore, continues with letters, digits, underscores or dollar

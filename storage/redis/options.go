@@ -2,12 +2,12 @@ package redis
 
 import "fmt"
 
-// DefaultPrefix is the key prefix a Store uses unless WithPrefix says
+// DefaultPrefix is the key prefix a Store uses unless [WithPrefix] says
 // otherwise.
 const DefaultPrefix = "sessionkit:"
 
 // DefaultScanCount is the COUNT hint List passes to SCAN unless
-// WithScanCount says otherwise.
+// [WithScanCount] says otherwise.
 const DefaultScanCount = 100
 
 // Option configures a Store. Options are applied in order by [New]; a later

@@ -16,9 +16,9 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage that keeps each session as one Redis string
+// Store is a [sessions.Storage] that keeps each session as one Redis string
 // key, prefix + id, with a native Redis expiry. It also implements
-// sessions.Toucher, sessions.Lister and io.Closer. It needs no Sweeper:
+// [sessions.Toucher], [sessions.Lister] and io.Closer. It needs no Sweeper:
 // Redis removes expired keys itself.
 //
 // Every operation is a single command, so a Store is safe for concurrent use
@@ -60,7 +60,7 @@ return redis.call('EXISTS', KEYS[1])`)
 // client made by goredis.NewUniversalClient works.
 //
 // The Store never closes client: the caller owns it and closes it after the
-// Store is no longer used. Store.Close only marks the Store closed.
+// Store is no longer used. [Store.Close] only marks the Store closed.
 //
 // Deadlines: go-redis applies a context's deadline to network reads and
 // writes only when the client was created with ContextTimeoutEnabled set to
@@ -101,8 +101,8 @@ func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
 // resolution (expires is truncated to the millisecond, never extended) and
 // judged by the Redis server's clock.
 //
-// Write returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, the context's error when ctx is done before
+// Write returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
+// [sessions.ErrClosed] after Close, the context's error when ctx is done before
 // the command is sent, and otherwise the driver's error, wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "write", id); err != nil {
@@ -130,12 +130,12 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 }
 
 // Read calls read with the content of id, fetched with one GET. It returns
-// an error wrapping sessions.ErrNotFound if id is absent or expired (Redis
+// an error wrapping [sessions.ErrNotFound] if id is absent or expired (Redis
 // never returns an expired key), and never creates anything. If read returns
 // an error, Read returns it unchanged.
 //
-// Read returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, and the context's or the driver's error,
+// Read returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
+// [sessions.ErrClosed] after Close, and the context's or the driver's error,
 // wrapped, when the GET fails.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
@@ -152,8 +152,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 }
 
 // Invalidate removes id with one DEL. Removing an absent or expired id is not
-// an error. It returns an error wrapping sessions.ErrInvalidID for an invalid
-// id, sessions.ErrClosed after Close, and the context's or the driver's
+// an error. It returns an error wrapping [sessions.ErrInvalidID] for an invalid
+// id, [sessions.ErrClosed] after Close, and the context's or the driver's
 // error, wrapped, when the DEL fails.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.check(ctx, "invalidate", id); err != nil {
@@ -172,9 +172,9 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 // key from one without expiry; for an expires already past by the local
 // clock, DEL, which removes the entry at once.
 //
-// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
+// Touch returns an error wrapping [sessions.ErrNotFound] if id is absent or
 // expired, and never creates an entry. It returns an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
+// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
 // and the context's or the driver's error, wrapped, when the command fails.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
@@ -218,7 +218,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 // administrative tools, not for request paths.
 //
 // Sessions written or removed while the iteration runs may or may not be
-// yielded. A failure, including sessions.ErrClosed after Close and the
+// yielded. A failure, including [sessions.ErrClosed] after Close and the
 // context's error, is yielded as ("", err) and ends the iteration. No
 // connection is held while the loop body runs.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
@@ -268,7 +268,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 }
 
 // Close marks the Store closed: every later call returns an error wrapping
-// sessions.ErrClosed, and an iteration of List in progress ends with it
+// [sessions.ErrClosed], and an iteration of List in progress ends with it
 // before its next SCAN. Close does not close the go-redis client, which
 // belongs to the caller. Calls already in flight finish normally. Close is
 // safe to call more than once and always returns nil.
@@ -323,7 +323,7 @@ func (s *Store) check(ctx context.Context, op, id string) error {
 	return s.ready(ctx, op)
 }
 
-// ready reports sessions.ErrClosed after Close and the context's error when
+// ready reports [sessions.ErrClosed] after Close and the context's error when
 // ctx is done.
 func (s *Store) ready(ctx context.Context, op string) error {
 	if s.closed.Load() {

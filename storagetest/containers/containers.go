@@ -32,11 +32,11 @@ const (
 	// EnvPostgresDSN names an existing PostgreSQL database as a DSN. When
 	// set, Postgres returns it and starts nothing.
 	EnvPostgresDSN = "SESSIONKIT_POSTGRES_DSN"
-	// EnvRedisImage is the image Redis containers run; DefaultRedisImage
+	// EnvRedisImage is the image Redis containers run; [DefaultRedisImage]
 	// when unset.
 	EnvRedisImage = "SESSIONKIT_REDIS_IMAGE"
 	// EnvPostgresImage is the image PostgreSQL containers run;
-	// DefaultPostgresImage when unset.
+	// [DefaultPostgresImage] when unset.
 	EnvPostgresImage = "SESSIONKIT_POSTGRES_IMAGE"
 	// EnvRequireServers, when true ("1", "true"; anything strconv.ParseBool
 	// accepts), turns every skip for a missing server into a test failure.

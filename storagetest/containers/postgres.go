@@ -29,7 +29,7 @@ const (
 //
 // When EnvPostgresDSN is set, Postgres returns it and starts nothing.
 // Otherwise it starts a container from EnvPostgresImage (default
-// DefaultPostgresImage) with trust authentication, waits until it completes a
+// [DefaultPostgresImage]) with trust authentication, waits until it completes a
 // startup handshake from the host, and removes it when t ends, passed or
 // failed. When no container engine answers or the container cannot start, t
 // is skipped with a message naming the variables, or fails when

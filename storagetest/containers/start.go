@@ -52,10 +52,10 @@ func startOptionsFrom(opts []StartOption) startOptions {
 }
 
 // StartRedis starts a Redis container outside a test, as Redis does inside
-// one: from EnvRedisImage (default DefaultRedisImage), published on the
+// one: from EnvRedisImage (default [DefaultRedisImage]), published on the
 // loopback address when the engine is local, and returned once it answers
 // PING. It does not read EnvRedisAddr: it always starts a container. The
-// caller removes the container with Server.Close. When no container engine
+// caller removes the container with [Server.Close]. When no container engine
 // answers or the container does not start, StartRedis returns the reason as
 // an error and leaves nothing running; ctx bounds the start.
 //
@@ -67,7 +67,7 @@ func StartRedis(ctx context.Context, opts ...StartOption) (*Server, error) {
 }
 
 // StartPostgres is StartRedis for PostgreSQL: a container from
-// EnvPostgresImage (default DefaultPostgresImage) with trust
+// EnvPostgresImage (default [DefaultPostgresImage]) with trust
 // authentication, returned once it completes a startup handshake. Its Addr
 // is a DSN. It does not read EnvPostgresDSN.
 func StartPostgres(ctx context.Context, opts ...StartOption) (*Server, error) {
