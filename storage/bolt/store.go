@@ -196,23 +196,16 @@ func (s *Store) acquire() (release func(), err error) {
 	return s.mu.RUnlock, nil
 }
 
-// Write stores what write produces as the content of id, replacing any
-// previous content, to expire at expires (the zero Time: never).
-//
-// write runs first, into a memory buffer, before any transaction opens: if
-// it returns an error, Write returns that error and the database is not
-// touched. The buffer is then committed in one write transaction, which
-// concurrent Writes, Touches and Invalidates share (group commit), so that
-// parallel callers share the cost of an fsync. Write returns once that
-// transaction is committed and, unless WithSync(false) was given, synced.
-//
-// An expires that has already passed removes id instead: nothing readable
-// is stored. Write returns an error wrapping [sessions.ErrInvalidID] for an
-// invalid id (without calling write), [sessions.ErrTooLarge] for content
-// beyond bbolt's value limit (about 2 GiB), [sessions.ErrClosed] after Close,
-// ctx.Err() when ctx is done before the change enters a transaction (then
-// nothing changes; once it has entered one, Write waits for the commit),
-// and a wrapped bbolt error when the commit fails.
+// Write implements [sessions.Storage]. What is particular to this Store:
+// write runs into a memory buffer before any transaction opens, and the
+// buffer is committed in one write transaction that concurrent Writes,
+// Touches and Invalidates share (group commit), so that parallel callers
+// share the cost of an fsync. Write returns once that transaction is
+// committed and, unless [WithSync](false) was given, synced. Content beyond
+// bbolt's value limit (about 2 GiB) fails with an error wrapping
+// [sessions.ErrTooLarge]. A ctx that ends before the change enters a
+// transaction changes nothing; once it has entered one, Write waits for the
+// commit. bbolt errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -251,20 +244,12 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	return s.commit(o)
 }
 
-// Read calls read with the content of id. It returns an error wrapping
-// [sessions.ErrNotFound] if id is absent or expired, and never creates
-// anything.
-//
-// The content is copied out of the database in a read transaction that
-// ends before read runs. A slow read function therefore holds no bbolt
-// transaction (which would stall the file's growth, and with it every
-// writer), and read may call back into the Store. The reader passed to read
-// is valid only during the call.
-//
-// Read returns the error of read as is, an error wrapping
-// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
-// ctx.Err() when ctx is done on entry, [ErrCorrupt] for a value that is not a
-// Store entry, and a wrapped bbolt error otherwise.
+// Read implements [sessions.Storage]. What is particular to this Store: the
+// content is copied out in a read transaction that ends before read runs,
+// so a slow read function holds no bbolt transaction (which would stall the
+// file's growth, and with it every writer), and read may call back into the
+// Store. A value that is not a Store entry fails with [ErrCorrupt]; bbolt
+// errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -305,12 +290,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(bytes.NewReader(buf.Bytes()))
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// Like Write, it shares its commit with concurrent changes and returns
-// once the removal is committed. It returns an error wrapping
-// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
-// ctx.Err() when ctx is done before the removal enters a transaction (then
-// nothing changes), and a wrapped bbolt error when the commit fails.
+// Invalidate implements [sessions.Storage]. Like Write, it shares its commit
+// with concurrent changes and returns once the removal is committed.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -328,13 +309,10 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return s.commit(o)
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) by
-// rewriting the entry's 8-byte expiry header; the content is kept. An
-// expires that has already passed removes the entry. Touch returns an
-// error wrapping [sessions.ErrNotFound] if id is absent or expired, and then
-// creates nothing. Like Write, it shares its commit with concurrent
-// changes. Other errors are those of Invalidate, plus [ErrCorrupt] for a
-// value that is not a Store entry.
+// Touch implements [sessions.Toucher] by rewriting the entry's 8-byte
+// expiry header; the content is kept. Like Write, it shares its commit with
+// concurrent changes. A value that is not a Store entry fails with
+// [ErrCorrupt].
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err

@@ -166,23 +166,13 @@ func separators(p string) int {
 	return n
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never; times past the year 2262 are clamped to
-// it). It returns an error wrapping [sessions.ErrInvalidID], before touching
-// the disk, if id is not a valid id.
-//
-// The content goes to a temporary file in the entry's folder, which is then
+// Write implements [sessions.Storage]. What is particular to this Store:
+// the content goes to a temporary file in the entry's folder, which is then
 // renamed over the entry, so a concurrent Read, in this process or another,
-// sees the whole old or the whole new content. If write returns an error or
-// panics, or ctx is done by the time the content is complete, the temporary
-// file is removed and the previous content of id, or its absence, is left
-// untouched; write's error is returned as is. The writer passed to write is
-// buffered and valid only during the call; its errors wrap the underlying
-// file system error.
-//
-// A Write racing an Invalidate of the same id ends with one of the two
-// having happened last, so the entry exists or not; a Write after an
-// Invalidate creates the entry again.
+// sees the whole old or the whole new content. If write panics, or ctx is
+// done by the time the content is complete, the temporary file is removed
+// and nothing changes. The writer passed to write is buffered; its errors
+// wrap the file system's. Expiries past the year 2262 are clamped to it.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err // it says all there is: no prefix to stack on it
@@ -268,20 +258,13 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	return nil
 }
 
-// Read calls read with the content of id. It returns an error wrapping
-// [sessions.ErrNotFound] if id is absent or expired, and an error wrapping
-// [sessions.ErrInvalidID], before touching the disk, if id is not a valid id.
-// Read never creates a file or a folder. If read returns an error, Read
-// returns it as is.
-//
-// An entry whose header is unreadable (an empty file left by an operating
+// Read implements [sessions.Storage]. What is particular to this Store: an
+// entry whose header is unreadable (an empty file left by an operating
 // system crash without [WithSync], or a file this package did not write)
-// also reads as absent, so that the session is replaced instead of failing
-// every request that carries it. Expired entries are left for the sweeper
-// to remove: a Read cannot remove a file without racing a Write that
-// renames fresh content into place at the same moment.
-//
-// The reader passed to read is buffered and valid only during the call.
+// reads as absent, so that the session is replaced instead of failing every
+// request that carries it. Expired entries are left for the sweeper: a Read
+// cannot remove a file without racing a Write that renames fresh content
+// into place at the same moment. The reader passed to read is buffered.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err // it says all there is: no prefix to stack on it
@@ -330,21 +313,15 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return err
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) without
-// rewriting the content. It returns an error wrapping [sessions.ErrNotFound]
-// if id is absent or expired, and an error wrapping [sessions.ErrInvalidID],
-// before touching the disk, if id is not a valid id. Touch never creates
-// an entry.
-//
-// Touch rewrites the expiry in the entry's header in place, with one
-// positioned write covering the expiry and its checksum; a reader that
-// races it sees a checksum mismatch and reads the header again, so it
-// sees the old or the new expiry. In place, Touch can never lose a
-// concurrent Write: if a Write renames new content over the entry while a
-// Touch runs, the Touch lands on the replaced file and the Write's content
-// and expiry win, as if the Touch had happened just before. A Touch that
-// races the very instant the entry expires may report success while the
-// sweeper removes the entry.
+// Touch implements [sessions.Toucher] by rewriting the expiry in the entry's
+// header in place, with one positioned write covering the expiry and its
+// checksum; a reader that races it sees a checksum mismatch and reads the
+// header again, so it sees the old or the new expiry. In place, Touch can
+// never lose a concurrent Write: if a Write renames new content over the
+// entry while a Touch runs, the Touch lands on the replaced file and the
+// Write's content and expiry win, as if the Touch had happened just before.
+// A Touch that races the very instant the entry expires may report success
+// while the sweeper removes the entry.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err // it says all there is: no prefix to stack on it
@@ -398,14 +375,10 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	return nil
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// It returns an error wrapping [sessions.ErrInvalidID], before touching the
-// disk, if id is not a valid id. After Invalidate returns, no Read, in this
-// process or another sharing the root, returns the removed content.
-//
-// The entry's folder is kept even when it becomes empty: there are at most
-// 256 folders, and removing one would race a Write that has just created
-// its temporary file in it.
+// Invalidate implements [sessions.Storage], for every process sharing the
+// root. The entry's folder is kept even when it becomes empty: there are at
+// most 256 folders, and removing one would race a Write that has just
+// created its temporary file in it.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err // it says all there is: no prefix to stack on it

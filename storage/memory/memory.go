@@ -129,20 +129,12 @@ func (s *Store) checkCall(ctx context.Context, op, id string) error {
 	return nil
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never), replacing any previous content.
-//
-// write runs against an in-memory buffer; the entry changes only if write
-// returns nil, in which case the whole buffer is committed at once.
-// Otherwise Write returns write's error unchanged and the previous content
-// of id, or its absence, is left as it was. An expires that is not after
-// the current time removes id and stores nothing.
-//
-// Write returns an error wrapping [sessions.ErrInvalidID] for a malformed id,
-// [sessions.ErrTooLarge] if [WithMaxBytes] is set and the value is longer than
-// the bound, [sessions.ErrClosed] after Close, and ctx.Err() if ctx is done
-// before the value is committed. Storing may evict other entries when a
-// bound is set.
+// Write implements [sessions.Storage]. What is particular to this Store:
+// write runs against an in-memory buffer, whose bytes are copied in whole
+// at the end, so nothing the caller does with its buffers later changes the
+// entry. With [WithMaxBytes], a value longer than the bound fails with an
+// error wrapping [sessions.ErrTooLarge]; with either bound, storing may
+// evict other entries (see the package documentation for the order).
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.checkCall(ctx, "write", id); err != nil {
 		return err
@@ -188,15 +180,9 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	return nil
 }
 
-// Read calls read with the content of id. The reader is valid only during
-// the call and yields a copy of the stored bytes: a Write or Invalidate
+// Read implements [sessions.Storage]. What is particular to this Store:
+// the reader yields a copy of the stored bytes, so a Write or Invalidate
 // that runs concurrently does not change what it yields.
-//
-// Read returns an error wrapping [sessions.ErrNotFound] if id is absent or
-// expired, and never creates anything. If read returns an error, Read
-// returns it unchanged. Read also returns an error wrapping
-// [sessions.ErrInvalidID] for a malformed id, [sessions.ErrClosed] after Close,
-// and ctx.Err() if ctx is already done.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	data, _, err := s.lookup(ctx, "read", id)
 	if err != nil {
@@ -248,12 +234,8 @@ func (s *Store) lookup(ctx context.Context, op, id string) ([]byte, int64, error
 	return data, exp, nil
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// After Invalidate returns, no Read returns the removed content.
-//
-// Invalidate returns an error wrapping [sessions.ErrInvalidID] for a
-// malformed id, [sessions.ErrClosed] after Close, and ctx.Err() (removing
-// nothing) if ctx is already done.
+// Invalidate implements [sessions.Storage]. It frees the entry's memory at
+// once.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.checkCall(ctx, "invalidate", id); err != nil {
 		return err
@@ -281,14 +263,8 @@ func (s *Store) removeLocked(sh *shard, id string) {
 	}
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) without
-// rewriting its content, which makes sliding sessions cheap. An expires
-// that is not after the current time removes id.
-//
-// Touch returns an error wrapping [sessions.ErrNotFound] if id is absent or
-// already expired, and never creates an entry. It returns an error wrapping
-// [sessions.ErrInvalidID] for a malformed id, [sessions.ErrClosed] after Close,
-// and ctx.Err() (changing nothing) if ctx is already done.
+// Touch implements [sessions.Toucher]: it moves the expiry under the
+// shard's lock, without copying the content.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.checkCall(ctx, "touch", id); err != nil {
 		return err

@@ -255,20 +255,11 @@ func tableError(doing, table string, err error) error {
 	return fmt.Errorf("sessionkit/postgres: %s table %s: %w", doing, table, err)
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never), with one upsert statement
-// (INSERT ... ON CONFLICT (id) DO UPDATE). When expires is already past by
-// the local clock, Write deletes the row instead, so the previous content is
-// gone and nothing readable is stored.
-//
-// write runs before anything is sent: if it returns an error, Write returns
-// that error unchanged and runs no statement, leaving the previous content,
-// or its absence, untouched. Timestamps are kept with microsecond resolution
-// (expires is truncated, never extended).
-//
-// Write returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
-// [sessions.ErrClosed] after Close, the context's error when ctx is done before
-// the statement is sent, and otherwise the driver's error, wrapped.
+// Write implements [sessions.Storage] with one upsert (INSERT ... ON
+// CONFLICT (id) DO UPDATE), or a DELETE when expires is already past by the
+// local clock. write runs before any statement, so a failing write runs
+// none. Timestamps keep microsecond resolution (expires is truncated, never
+// extended) and are judged by the server's clock. Driver errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
@@ -295,14 +286,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	})
 }
 
-// Read calls read with the content of id, fetched with one SELECT that skips
-// expired rows. It returns an error wrapping [sessions.ErrNotFound] if id is
-// absent or expired, and never creates anything. If read returns an error,
-// Read returns it unchanged.
-//
-// Read returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
-// [sessions.ErrClosed] after Close, and the context's or the driver's error,
-// wrapped, when the query fails.
+// Read implements [sessions.Storage] with one SELECT that skips expired
+// rows. Driver errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -317,10 +302,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(bytes.NewReader(data))
 }
 
-// Invalidate deletes the row of id. Removing an absent or expired id is not
-// an error. It returns an error wrapping [sessions.ErrInvalidID] for an invalid
-// id, [sessions.ErrClosed] after Close, and the context's or the driver's
-// error, wrapped, when the statement fails.
+// Invalidate implements [sessions.Storage] with one DELETE. Driver errors
+// are wrapped.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.check(ctx, "invalidate", id); err != nil {
 		return err
@@ -331,14 +314,8 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the expiry of a live id to expires (the zero Time: never)
-// without rewriting its content, with one UPDATE. When expires is already
-// past by the local clock, Touch deletes the live row instead.
-//
-// Touch returns an error wrapping [sessions.ErrNotFound] if id is absent or
-// expired, and never creates a row. It returns an error wrapping
-// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
-// and the context's or the driver's error, wrapped, when the statement fails.
+// Touch implements [sessions.Toucher] with one UPDATE of a live row, or a
+// DELETE of it when expires is already past by the local clock.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
 		return err

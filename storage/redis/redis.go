@@ -89,21 +89,12 @@ func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
 	}, nil
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires, replacing any previous content in one command:
-// SET key value PXAT ms, or a plain SET (no expiry) when expires is the zero
-// Time. When expires is already past by the local clock, Write sends DEL
-// instead, so the previous content is gone and nothing readable is stored.
-//
-// write runs before anything is sent: if it returns an error, Write returns
-// that error unchanged and sends no command, leaving the previous content,
-// or its absence, untouched. Expiry is kept by Redis with millisecond
-// resolution (expires is truncated to the millisecond, never extended) and
-// judged by the Redis server's clock.
-//
-// Write returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
-// [sessions.ErrClosed] after Close, the context's error when ctx is done before
-// the command is sent, and otherwise the driver's error, wrapped.
+// Write implements [sessions.Storage] in one command: SET key value PXAT ms,
+// or a plain SET for the zero expires, or DEL when expires is already past
+// by the local clock. write runs before anything is sent, so a failing
+// write sends nothing. Redis keeps the expiry with millisecond resolution
+// (expires is truncated, never extended) and judges it by the server's
+// clock. Driver errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
@@ -129,14 +120,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	})
 }
 
-// Read calls read with the content of id, fetched with one GET. It returns
-// an error wrapping [sessions.ErrNotFound] if id is absent or expired (Redis
-// never returns an expired key), and never creates anything. If read returns
-// an error, Read returns it unchanged.
-//
-// Read returns an error wrapping [sessions.ErrInvalidID] for an invalid id,
-// [sessions.ErrClosed] after Close, and the context's or the driver's error,
-// wrapped, when the GET fails.
+// Read implements [sessions.Storage] with one GET; Redis never returns an
+// expired key. Driver errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -151,10 +136,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(strings.NewReader(v))
 }
 
-// Invalidate removes id with one DEL. Removing an absent or expired id is not
-// an error. It returns an error wrapping [sessions.ErrInvalidID] for an invalid
-// id, [sessions.ErrClosed] after Close, and the context's or the driver's
-// error, wrapped, when the DEL fails.
+// Invalidate implements [sessions.Storage] with one DEL. Driver errors are
+// wrapped.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.check(ctx, "invalidate", id); err != nil {
 		return err
@@ -165,17 +148,11 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the expiry of id to expires without rewriting its content, in
-// one round trip: PEXPIREAT for a future expires; for the zero Time a small
-// Lua script (EVALSHA, falling back to EVAL once per server) that runs
-// PERSIST and EXISTS atomically, because PERSIST alone cannot tell a missing
-// key from one without expiry; for an expires already past by the local
-// clock, DEL, which removes the entry at once.
-//
-// Touch returns an error wrapping [sessions.ErrNotFound] if id is absent or
-// expired, and never creates an entry. It returns an error wrapping
-// [sessions.ErrInvalidID] for an invalid id, [sessions.ErrClosed] after Close,
-// and the context's or the driver's error, wrapped, when the command fails.
+// Touch implements [sessions.Toucher] in one round trip: PEXPIREAT for a
+// future expires; for the zero Time a small Lua script (EVALSHA, falling
+// back to EVAL once per server) that runs PERSIST and EXISTS atomically,
+// because PERSIST alone cannot tell a missing key from one without expiry;
+// for an expires already past by the local clock, DEL.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
 		return err
