@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every module's checks: gofmt; the Go version floor; for each module
-# that go.work lists go mod tidy -diff, go vet, staticcheck and go test -race;
+# Runs every module's checks: gofmt; the Go version floor; no stale replace
+# directive; for each module that go.work lists go mod tidy -diff, go vet,
+# staticcheck and go test -race;
 # a short run of every fuzz target; and the release test (scripts/proxytest.sh).
 # This is the README's test command and what .ci/run calls.
 #
@@ -75,6 +76,23 @@ floor() {
 	echo "every module declares go $want; building with go$have"
 }
 step "go floor" floor
+
+# go mod tidy keeps replace directives that nothing needs (storage/postgres
+# kept one for storagetest): every replace must name a module of the graph.
+replaces() {
+	local mod graph old bad=0
+	for mod in $modules; do
+		graph=$(cd "$mod" && GOWORK=off go list -m all | cut -d' ' -f1) || return 1
+		for old in $(sed -n 's/^\(replace \)\{0,1\}[[:space:]]*\([^ ]*\) => .*/\2/p' "$mod/go.mod"); do
+			if ! grep -qxF "$old" <<<"$graph"; then
+				echo "$mod/go.mod replaces $old, which is not in its module graph"
+				bad=1
+			fi
+		done
+	done
+	return "$bad"
+}
+step "replace directives" replaces
 
 staticcheck_bin=$(mktemp -d)
 trap 'rm -rf "$staticcheck_bin"' EXIT
