@@ -101,10 +101,10 @@ func TestWriteKeepsACopyOfTheCallersBytes(t *testing.T) {
 // overwrites the slices it is given.
 type scribbler struct{ kept [][]byte }
 
-//lint:ignore SA1023 the broken writer is the point of the test
 func (w *scribbler) Write(p []byte) (int, error) {
 	w.kept = append(w.kept, p)
 	for i := range p {
+		//lint:ignore SA1023 the broken writer is the point of the test
 		p[i] = 'X'
 	}
 	return len(p), nil
