@@ -2,18 +2,6 @@ module github.com/sessionkit/sessionkit/benchmarks
 
 go 1.26.0
 
-replace (
-	github.com/sessionkit/sessionkit/sessions => ../sessions
-	github.com/sessionkit/sessionkit/storage/bolt => ../storage/bolt
-	github.com/sessionkit/sessionkit/storage/cache => ../storage/cache
-	github.com/sessionkit/sessionkit/storage/directory => ../storage/directory
-	github.com/sessionkit/sessionkit/storage/memory => ../storage/memory
-	github.com/sessionkit/sessionkit/storage/postgres => ../storage/postgres
-	github.com/sessionkit/sessionkit/storage/redis => ../storage/redis
-	github.com/sessionkit/sessionkit/storagetest => ../storagetest
-	github.com/sessionkit/sessionkit/storagetest/containers => ../storagetest/containers
-)
-
 require (
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
@@ -25,14 +13,14 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/bolt v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/cache v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/directory v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/memory v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/postgres v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/redis v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest/containers v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/sessions v0.1.0
+	github.com/sessionkit/sessionkit/storage/bolt v0.1.0
+	github.com/sessionkit/sessionkit/storage/cache v0.1.0
+	github.com/sessionkit/sessionkit/storage/directory v0.1.0
+	github.com/sessionkit/sessionkit/storage/memory v0.1.0
+	github.com/sessionkit/sessionkit/storage/postgres v0.1.0
+	github.com/sessionkit/sessionkit/storage/redis v0.1.0
+	github.com/sessionkit/sessionkit/storagetest/containers v0.1.0
 	github.com/testcontainers/testcontainers-go v0.44.0
 	go.etcd.io/bbolt v1.5.0
 )
@@ -92,4 +80,20 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
+)
+
+// Siblings come from this repository's folders, so that go mod tidy and
+// GOWORK=off builds see the code beside them rather than the last tag.
+// Only the main module's replace directives apply: users of this module
+// get the required versions from the module proxy.
+replace (
+	github.com/sessionkit/sessionkit/sessions => ../sessions
+	github.com/sessionkit/sessionkit/storage/bolt => ../storage/bolt
+	github.com/sessionkit/sessionkit/storage/cache => ../storage/cache
+	github.com/sessionkit/sessionkit/storage/directory => ../storage/directory
+	github.com/sessionkit/sessionkit/storage/memory => ../storage/memory
+	github.com/sessionkit/sessionkit/storage/postgres => ../storage/postgres
+	github.com/sessionkit/sessionkit/storage/redis => ../storage/redis
+	github.com/sessionkit/sessionkit/storagetest => ../storagetest
+	github.com/sessionkit/sessionkit/storagetest/containers => ../storagetest/containers
 )

@@ -11,6 +11,8 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
+//lint:file-ignore ST1005 these errors become failure messages, which start with the name of the method they report on
+
 func (s *suite) concurrencyCases() []testCase {
 	return []testCase{
 		{"Writers", s.testConcurrentWriters},

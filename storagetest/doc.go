@@ -1,7 +1,7 @@
 // Package storagetest is the conformance suite of sessionkit storages: the
-// executable definition of the sessions.Storage contract and of the optional
-// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
-// sessions.Lister, sessions.Sweeper and io.Closer capabilities. A storage
+// executable definition of the [sessions.Storage] contract and of the optional
+// [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
+// [sessions.Lister], [sessions.Sweeper] and [io.Closer] capabilities. A storage
 // that passes Run works with sessionkit.
 //
 // A storage's own tests call Run with a func that makes a fresh, empty
@@ -25,7 +25,7 @@
 //	}
 //
 // A storage that keeps its data across a restart also proves it, with
-// WithReopen:
+// [WithReopen]:
 //
 //	func TestConformance(t *testing.T) {
 //		open := func(t *testing.T, path string) sessions.Storage {
@@ -84,7 +84,7 @@
 // The expiry rules wait on the real clock: they write entries that expire a
 // few hundred milliseconds ahead and read them once that has passed. A
 // storage whose expiries are coarser than a few milliseconds says so with
-// WithExpiryResolution. On a machine too slow to reach an entry before its
+// [WithExpiryResolution]. On a machine too slow to reach an entry before its
 // short expiry, a rule that needs the entry live skips that check (with a
 // log line) or the subtest, rather than fail a correct storage.
 package storagetest

@@ -1,11 +1,11 @@
 module github.com/sessionkit/sessionkit/storagetest
 
-go 1.24
+go 1.26.0
 
-require (
-	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
-)
+require github.com/sessionkit/sessionkit/sessions v0.1.0
 
-replace (
-	github.com/sessionkit/sessionkit/sessions => ../sessions
-)
+// Siblings come from this repository's folders, so that go mod tidy and
+// GOWORK=off builds see the code beside them rather than the last tag.
+// Only the main module's replace directives apply: users of this module
+// get the required versions from the module proxy.
+replace github.com/sessionkit/sessionkit/sessions => ../sessions

@@ -112,7 +112,7 @@ func (s *suite) validIDCases() []testCase {
 	}
 }
 
-// testGeneratedIDs: every id sessions.NewID makes is accepted.
+// testGeneratedIDs: every id [sessions.NewID] makes is accepted.
 func (s *suite) testGeneratedIDs(t *testing.T) {
 	ids := make([]string, 20)
 	for i := range ids {

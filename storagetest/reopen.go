@@ -17,7 +17,7 @@ func (s *suite) reopenCases() []testCase {
 	}
 }
 
-// needReopen skips the subtest without WithReopen.
+// needReopen skips the subtest without [WithReopen].
 func (s *suite) needReopen(t *testing.T) {
 	t.Helper()
 	if s.reopen == nil {

@@ -72,10 +72,10 @@ type suite struct {
 	options
 }
 
-// Run checks that the storages made by newStorage obey the sessions.Storage
-// contract, and the contracts of sessions.Toucher,
-// sessions.ConditionalWriter, sessions.ExpiryReader, sessions.Lister,
-// sessions.Sweeper and io.Closer when the storage implements them. Each rule
+// Run checks that the storages made by newStorage obey the [sessions.Storage]
+// contract, and the contracts of [sessions.Toucher],
+// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Lister],
+// [sessions.Sweeper] and [io.Closer] when the storage implements them. Each rule
 // is a subtest of t named Group/Rule, such as
 // TestConformance/ReadWrite/OverwriteShorter; a failure message says what
 // the storage did and what the contract wants. The package documentation
@@ -83,15 +83,15 @@ type suite struct {
 //
 // newStorage is called once per subtest and must return a fresh, empty
 // storage; it registers the storage's cleanup with t.Cleanup. The subtests of a group run in parallel unless
-// WithSequentialSubtests is given, so newStorage must be safe for concurrent
+// [WithSequentialSubtests] is given, so newStorage must be safe for concurrent
 // calls and its storages must not share entries. Run returns when every
 // subtest has finished, so resources the caller releases after Run returns
 // (with defer, say) stay available to the subtests.
 //
 // Subtests of an optional capability the storage lacks are skipped with a
-// message, as are the durability rules without WithReopen. Expiry rules wait
+// message, as are the durability rules without [WithReopen]. Expiry rules wait
 // on the real clock for a few hundred milliseconds; see
-// WithExpiryResolution.
+// [WithExpiryResolution].
 func Run(t *testing.T, newStorage func(t *testing.T) sessions.Storage, opts ...Option) {
 	t.Helper()
 	s := &suite{

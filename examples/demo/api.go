@@ -97,7 +97,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 		a.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiMeResponse{User: s.User, Calls: s.Calls, Since: s.Since})
+	writeJSON(w, http.StatusOK, apiMeResponse(s))
 }
 
 // apiLogout ends the API session: its entry leaves the store, and the

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -77,7 +78,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if spec == "" {
 		spec = defaultStoreSpec()
 	}
-	a.store, a.storeDesc, err = openStore(ctx, spec)
+	open := cfg.open
+	if open == nil {
+		open = openStore
+	}
+	a.store, a.storeDesc, err = open(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -90,16 +95,21 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	// POSTs outright, which covers "login CSRF" (a forged login into the
 	// attacker's account) that SameSite alone does not.
 	secure := sessions.WithCookie(func(c *http.Cookie) { c.Secure = cfg.Secure })
+	// A session that cannot be committed (the store failed as the response
+	// started) is answered in the format of its pages: an error page for
+	// the browser sessions, the JSON error body for the API.
+	pageCommitFailed := sessions.WithErrorHandler(a.commitFailed)
+	apiCommitFailed := sessions.WithErrorHandler(a.apiCommitFailed)
 	m, err := sessions.New(
 		sessions.Cookie[Login](loginCookie,
-			sessions.WithStorage(a.store), sessions.WithIdentity(loginID), secure, sessions.WithLogger(a.log)),
+			sessions.WithStorage(a.store), sessions.WithIdentity(loginID), secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Cart](cartCookie,
-			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log)),
+			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Prefs](prefsCookie,
-			sessions.WithTransformers(mac), secure, sessions.WithLogger(a.log),
+			sessions.WithTransformers(mac), secure, sessions.WithLogger(a.log), pageCommitFailed,
 			sessions.WithLifetime(prefsMaxAge)),
 		sessions.Header[APISession](apiHeader,
-			sessions.WithStorage(a.store), sessions.WithIdentity(apiID), sessions.WithLogger(a.log)),
+			sessions.WithStorage(a.store), sessions.WithIdentity(apiID), sessions.WithLogger(a.log), apiCommitFailed),
 	)
 	if err != nil {
 		_ = a.store.Close()
@@ -123,7 +133,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, assets, "static/style.css")
 	})
-	a.handler = securityHeaders(http.NewCrossOriginProtection().Handler(m.Handler(limitBody(mux))))
+	a.handler = securityHeaders(http.NewCrossOriginProtection().Handler(m.Handler(limitBody(a.styledNotFound(mux)))))
 	return a, nil
 }
 
@@ -250,12 +260,95 @@ func (a *app) renderError(w http.ResponseWriter, r *http.Request, status int, ms
 	a.render(w, r, status, "error", p)
 }
 
-// fail answers 500 and logs err. The errors reaching here come from the
-// store, the sessions package or a template; none contains an id or a
-// session value.
+// fail answers 500 with the styled error page and logs err. The errors
+// reaching here come from the store, the sessions package or a template;
+// none contains an id or a session value.
 func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.Error("demo: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	http.Error(w, "internal server error", http.StatusInternalServerError)
+	a.plainError(w, http.StatusInternalServerError, "Something went wrong on our side; the log says what. Try again in a moment.")
+}
+
+// plainError writes the error page without reading any session: it serves
+// the cases where the store or a template has just failed, so it shows
+// the page as a logged-out visitor sees it, and falls back to plain text
+// if even that template fails.
+func (a *app) plainError(w http.ResponseWriter, status int, msg string) {
+	var buf bytes.Buffer
+	p := page{Title: http.StatusText(status), Body: msg}
+	if err := a.pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
+		http.Error(w, strings.ToLower(http.StatusText(status)), status)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// styledNotFound serves mux, except that a path no route knows gets the
+// styled 404 page (the JSON error under /api/) instead of the mux's plain
+// text. A catch-all route would do that too, but it would also turn every
+// 405 (a known path, another method) into a 404.
+func (a *app) styledNotFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// No route: the mux answers 404, or 405 with an Allow header.
+		rec := &recorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusNotFound {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				writeJSON(w, http.StatusNotFound, apiError{"not found"})
+				return
+			}
+			a.renderError(w, r, http.StatusNotFound, "There is no page here.")
+			return
+		}
+		maps.Copy(w.Header(), rec.header)
+		w.WriteHeader(rec.status)
+		_, _ = rec.body.WriteTo(w)
+	})
+}
+
+// recorder keeps what the mux's own 404 and 405 handlers write.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(p)
+}
+
+// commitFailed answers a request whose browser session could not be
+// committed. w is the middleware's underlying writer: the handler's
+// headers may still be set on it, and a redirect's Location would send the
+// browser on as if the change had been saved.
+func (a *app) commitFailed(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Del("Location")
+	a.fail(w, r, err)
+}
+
+// apiCommitFailed is commitFailed for the JSON API: the client gets the
+// API's JSON error body, not an HTML page or text/plain.
+func (a *app) apiCommitFailed(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Del("Location")
+	a.apiFail(w, r, err)
 }
 
 func seeOther(w http.ResponseWriter, r *http.Request, path string) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
@@ -34,6 +35,10 @@ type config struct {
 
 	// Logger receives the demo's records; nil means slog.Default().
 	Logger *slog.Logger
+
+	// open opens the store; nil means openStore. Tests put a failing store
+	// in this way.
+	open func(ctx context.Context, spec string) (store, string, error)
 }
 
 // flags are the command line of the demo; parseFlags turns them into a

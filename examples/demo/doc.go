@@ -23,7 +23,7 @@
 //
 //	-addr     listen address (default 127.0.0.1:8080)
 //	-store    bolt:PATH, memory:, dir:PATH, redis://HOST:PORT/DB or postgres://...
-//	          (default: bolt file sessionkit-demo.db in the OS temp folder)
+//	          (default: bolt file sessionkit-demo.db in the user cache folder)
 //	-enc-key  hex AES key for the cart (or $SESSIONKIT_DEMO_ENC_KEY)
 //	-mac-key  hex HMAC key for the preferences (or $SESSIONKIT_DEMO_MAC_KEY)
 //	-secure   mark cookies Secure, when served behind HTTPS

@@ -259,7 +259,7 @@ func BenchmarkRawView(b *testing.B) {
 
 func BenchmarkRead(b *testing.B) {
 	ids, content := benchData()
-	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.WithSweepInterval(0), bolt.WithNoSync(true))
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.WithSweepInterval(0), bolt.WithSync(false))
 	if err != nil {
 		b.Fatal(err)
 	}

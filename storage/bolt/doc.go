@@ -1,4 +1,4 @@
-// Package bolt is a sessions.Storage kept in a single bbolt
+// Package bolt is a [sessions.Storage] kept in a single bbolt
 // (go.etcd.io/bbolt) database file: an embedded, durable backend for one
 // machine that must keep its sessions across restarts, with no server to
 // run.
@@ -14,7 +14,7 @@
 //
 // # Layout
 //
-// Sessions live in one top-level bucket (WithBucket, "sessionkit" by
+// Sessions live in one top-level bucket ([WithBucket], "sessionkit" by
 // default), keyed by id. Each value is an 8-byte big-endian expiry in Unix
 // nanoseconds (0: never) followed by the session content. Reads, List and
 // Touch treat an entry whose expiry has passed as absent; DeleteExpired, run
@@ -26,7 +26,7 @@
 // A Write, Touch or Invalidate that returned nil is committed and fsynced:
 // it survives a crash of the process or of the machine. Concurrent changes
 // share one transaction and one fsync (group commit), which is what makes
-// parallel request handlers fast on a real disk. WithNoSync trades that
+// parallel request handlers fast on a real disk. WithSync(false) trades that
 // guarantee for speed; read its documentation before using it.
 //
 // # Conditional writes
@@ -54,7 +54,7 @@
 //
 // bbolt lets one process use a database file at a time. A second process
 // (or a second Store over the same file in one process) waits in Open for
-// the WithLockTimeout duration and then fails with an error wrapping
+// the [WithLockTimeout] duration and then fails with an error wrapping
 // bbolt's ErrTimeout. Run one instance of the application per file, or use
 // a shared backend (redis, postgres) for several.
 package bolt

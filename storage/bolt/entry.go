@@ -47,7 +47,7 @@ func putHeader(b []byte, nanos int64) {
 }
 
 // decode splits a stored value into its expiry and content. The content
-// aliases v. It fails with ErrCorrupt when v is too short for the header.
+// aliases v. It fails with [ErrCorrupt] when v is too short for the header.
 func decode(v []byte) (nanos int64, content []byte, err error) {
 	if len(v) < headerSize {
 		return 0, nil, ErrCorrupt

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -19,21 +20,22 @@ import (
 // Errors returned as they are, so that a busy store does not allocate one
 // per miss. None of them names an id: ids are secrets.
 var (
-	errNotFound = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 	errCorrupt  = fmt.Errorf("%w: value shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
 	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
 )
 
-// Store is a sessions.Storage kept in a bbolt database file. Besides
-// Storage it implements sessions.Toucher, sessions.ConditionalWriter,
-// sessions.ExpiryReader, sessions.Lister, sessions.Sweeper and io.Closer.
+// Store is a [sessions.Storage] kept in a bbolt database file. Besides
+// Storage it implements [sessions.Toucher], [sessions.ConditionalWriter],
+// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper] and
+// [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines. Changes from
 // concurrent callers are committed together (see Write), and a change that
-// returned nil is on disk unless WithNoSync was given.
+// returned nil is on disk unless WithSync(false) was given.
 //
-// After Close, every method returns an error wrapping sessions.ErrClosed.
+// After Close, every method returns an error wrapping [sessions.ErrClosed].
 type Store struct {
 	db     *bbolt.DB
 	owned  bool // Close closes db
@@ -64,18 +66,18 @@ type Store struct {
 }
 
 // Open opens the bbolt database file at path, creating it with the mode of
-// WithFileMode if it does not exist, and returns a Store that owns it:
+// [WithFileMode] if it does not exist, and returns a Store that owns it:
 // Close closes the file. The Store keeps its sessions in the bucket of
-// WithBucket, which Open creates if needed.
+// [WithBucket], which Open creates if needed.
 //
 // bbolt locks the file for one process (more exactly, one open handle) at a
 // time. When another process or Store holds the lock, Open waits up to the
-// WithLockTimeout duration and then returns an error wrapping bbolt's
+// [WithLockTimeout] duration and then returns an error wrapping bbolt's
 // ErrTimeout (go.etcd.io/bbolt/errors.ErrTimeout) that says the file is
 // locked. Any other failure (a missing folder, a file that is not a bbolt
 // database) is returned wrapped as well.
 //
-// Unless WithSweepInterval turns it off, Open starts a background
+// Unless [WithSweepInterval] turns it off, Open starts a background
 // goroutine that removes expired entries; Close stops it.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := buildOptions(opts)
@@ -93,6 +95,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("sessionkit/bolt: open %s: the file is locked by another process or Store (bbolt allows one at a time); gave up after %v: %w", path, o.lockTimeout, err)
 		}
+		// An *fs.PathError already says "open PATH: ..."; saying it again
+		// would print the path twice.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == path {
+			return nil, fmt.Errorf("sessionkit/bolt: %w", err)
+		}
 		return nil, fmt.Errorf("sessionkit/bolt: open %s: %w", path, err)
 	}
 	s, err := newStore(db, true, o)
@@ -105,14 +112,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // New returns a Store over db, which the caller opened and keeps owning:
 // Close stops the Store (every later call returns an error wrapping
-// sessions.ErrClosed) but does not close db, and the caller must not close
-// db before the Store. New creates the bucket of WithBucket if needed; over
+// [sessions.ErrClosed]) but does not close db, and the caller must not close
+// db before the Store. New creates the bucket of [WithBucket] if needed; over
 // a read-only db the bucket must exist already and every change fails.
-// The options WithFileMode, WithLockTimeout and WithNoSync have no effect,
+// The options [WithFileMode], [WithLockTimeout] and [WithSync] have no effect,
 // since db is already open; the caller's db.NoSync, db.MaxBatchDelay and
 // other settings are left alone.
 //
-// Unless WithSweepInterval turns it off (or db is read-only), New starts a
+// Unless [WithSweepInterval] turns it off (or db is read-only), New starts a
 // background goroutine that removes expired entries; Close stops it.
 func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if db == nil {
@@ -132,9 +139,6 @@ func buildOptions(opts []Option) options {
 			opt(&o)
 		}
 	}
-	if o.sweepBatch < 1 {
-		o.sweepBatch = DefaultSweepBatch
-	}
 	return o
 }
 
@@ -144,6 +148,9 @@ func (o options) validate() error {
 	}
 	if len(o.bucket) > bbolt.MaxKeySize {
 		return fmt.Errorf("sessionkit/bolt: bucket name longer than %d bytes", bbolt.MaxKeySize)
+	}
+	if o.sweepBatch < 1 {
+		return fmt.Errorf("sessionkit/bolt: WithSweepBatch: size %d is less than 1", o.sweepBatch)
 	}
 	return nil
 }
@@ -190,23 +197,16 @@ func (s *Store) acquire() (release func(), err error) {
 	return s.mu.RUnlock, nil
 }
 
-// Write stores what write produces as the content of id, replacing any
-// previous content, to expire at expires (the zero Time: never).
-//
-// write runs first, into a memory buffer, before any transaction opens: if
-// it returns an error, Write returns that error and the database is not
-// touched. The buffer is then committed in one write transaction, which
-// concurrent Writes, Touches and Invalidates share (group commit), so that
-// parallel callers share the cost of an fsync. Write returns once that
-// transaction is committed and, unless WithNoSync was given, synced.
-//
-// An expires that has already passed removes id instead: nothing readable
-// is stored. Write returns an error wrapping sessions.ErrInvalidID for an
-// invalid id (without calling write), sessions.ErrTooLarge for content
-// beyond bbolt's value limit (about 2 GiB), sessions.ErrClosed after Close,
-// ctx.Err() when ctx is done before the change enters a transaction (then
-// nothing changes; once it has entered one, Write waits for the commit),
-// and a wrapped bbolt error when the commit fails.
+// Write implements [sessions.Storage]. What is particular to this Store:
+// write runs into a memory buffer before any transaction opens, and the
+// buffer is committed in one write transaction that concurrent Writes,
+// Touches and Invalidates share (group commit), so that parallel callers
+// share the cost of an fsync. Write returns once that transaction is
+// committed and, unless [WithSync](false) was given, synced. Content beyond
+// bbolt's value limit (about 2 GiB) fails with an error wrapping
+// [sessions.ErrTooLarge]. A ctx that ends before the change enters a
+// transaction changes nothing; once it has entered one, Write waits for the
+// commit. bbolt errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -223,7 +223,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return err
 	}
 	if buf.Len() > bbolt.MaxValueSize {
-		return fmt.Errorf("sessionkit/bolt: %w: %d bytes of content, bbolt stores at most %d", sessions.ErrTooLarge, buf.Len()-headerSize, bbolt.MaxValueSize-headerSize)
+		return fmt.Errorf("sessionkit/bolt: write: %d bytes of content, bbolt stores at most %d: %w", buf.Len()-headerSize, bbolt.MaxValueSize-headerSize, sessions.ErrTooLarge)
 	}
 	nanos, live := expiryNanos(expires, time.Now())
 	var o *op
@@ -243,20 +243,12 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	return s.commit(o)
 }
 
-// Read calls read with the content of id. It returns an error wrapping
-// sessions.ErrNotFound if id is absent or expired, and never creates
-// anything.
-//
-// The content is copied out of the database in a read transaction that
-// ends before read runs. A slow read function therefore holds no bbolt
-// transaction (which would stall the file's growth, and with it every
-// writer), and read may call back into the Store. The reader passed to read
-// is valid only during the call.
-//
-// Read returns the error of read as is, an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
-// ctx.Err() when ctx is done on entry, ErrCorrupt for a value that is not a
-// Store entry, and a wrapped bbolt error otherwise.
+// Read implements [sessions.Storage]. What is particular to this Store: the
+// content is copied out in a read transaction that ends before read runs,
+// so a slow read function holds no bbolt transaction (which would stall the
+// file's growth, and with it every writer), and read may call back into the
+// Store. A value that is not a Store entry fails with [ErrCorrupt]; bbolt
+// errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -297,12 +289,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(bytes.NewReader(buf.Bytes()))
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// Like Write, it shares its commit with concurrent changes and returns
-// once the removal is committed. It returns an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
-// ctx.Err() when ctx is done before the removal enters a transaction (then
-// nothing changes), and a wrapped bbolt error when the commit fails.
+// Invalidate implements [sessions.Storage]. Like Write, it shares its commit
+// with concurrent changes and returns once the removal is committed.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -320,13 +308,10 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return s.commit(o)
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) by
-// rewriting the entry's 8-byte expiry header; the content is kept. An
-// expires that has already passed removes the entry. Touch returns an
-// error wrapping sessions.ErrNotFound if id is absent or expired, and then
-// creates nothing. Like Write, it shares its commit with concurrent
-// changes. Other errors are those of Invalidate, plus ErrCorrupt for a
-// value that is not a Store entry.
+// Touch implements [sessions.Toucher] by rewriting the entry's 8-byte
+// expiry header; the content is kept. Like Write, it shares its commit with
+// concurrent changes. A value that is not a Store entry fails with
+// [ErrCorrupt].
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -361,7 +346,7 @@ const listChunk = 512
 // yielded, though no id is ever yielded twice.
 //
 // A failure is yielded as ("", err) and ends the iteration: ctx.Err() when
-// ctx is done between chunks, an error wrapping sessions.ErrClosed when the
+// ctx is done between chunks, an error wrapping [sessions.ErrClosed] when the
 // Store is closed, or a wrapped bbolt error.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
@@ -437,7 +422,7 @@ func seekAfter(c *bbolt.Cursor, after []byte) (k, v []byte) {
 // Close stops the background sweeper and waits for it, waits for calls in
 // progress to finish, and, if the Store came from Open, closes the
 // database file. After Close, every method returns an error wrapping
-// sessions.ErrClosed, including Close itself. A Store from New leaves its
+// [sessions.ErrClosed], including Close itself. A Store from New leaves its
 // db open. The error of closing the file is returned wrapped.
 func (s *Store) Close() error {
 	if !s.closing.CompareAndSwap(false, true) {

@@ -166,15 +166,15 @@ func TestSweeperOffWhenIntervalIsZero(t *testing.T) {
 	}
 }
 
-func TestNoSyncOption(t *testing.T) {
+func TestSyncOption(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	for _, noSync := range []bool{false, true} {
-		s, err := Open(path, WithNoSync(noSync), WithSweepInterval(0))
+		s, err := Open(path, WithSync(!noSync), WithSweepInterval(0))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if s.db.NoSync != noSync {
-			t.Errorf("WithNoSync(%v): db.NoSync = %v", noSync, s.db.NoSync)
+			t.Errorf("WithSync(%v): db.NoSync = %v", !noSync, s.db.NoSync)
 		}
 		id := "nosync-" + map[bool]string{false: "off", true: "on"}[noSync]
 		err = s.Write(context.Background(), id, time.Time{}, func(w io.Writer) error {
@@ -182,7 +182,7 @@ func TestNoSyncOption(t *testing.T) {
 			return err
 		})
 		if err != nil {
-			t.Fatalf("WithNoSync(%v): Write: %v", noSync, err)
+			t.Fatalf("WithSync(%v): Write: %v", !noSync, err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // bbolt has a single writer, so one transaction deleting a million entries
 // would stop every session write for its whole length. DeleteExpired
 // instead walks the bucket in short read transactions, collecting up to
-// the WithSweepBatch number of expired keys at a time, and removes each
+// the [WithSweepBatch] number of expired keys at a time, and removes each
 // such batch in its own write transaction, checking again inside it that
 // every entry is still expired (a concurrent Write or Touch may have
 // renewed it). Session writes get the database between batches. An entry
@@ -24,7 +24,7 @@ import (
 //
 // ctx is checked between batches: when it is done, DeleteExpired returns
 // the number removed so far and ctx.Err(). Other failures (an error
-// wrapping sessions.ErrClosed after Close, a wrapped bbolt error) are
+// wrapping [sessions.ErrClosed] after Close, a wrapped bbolt error) are
 // returned the same way, with the number removed before them.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	total := 0
@@ -133,9 +133,10 @@ func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// Errors are dropped, as WithSweepInterval documents; the next
-			// tick retries.
-			_, _ = s.DeleteExpired(ctx)
+			// The next tick retries; a sweep cut short by Close is no error.
+			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				s.opts.onSweepError(err)
+			}
 		}
 	}
 }

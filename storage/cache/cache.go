@@ -15,13 +15,13 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage with a bounded in-memory cache in front of a
+// Store is a [sessions.Storage] with a bounded in-memory cache in front of a
 // delegate Storage. New returns one.
 //
-// The dynamic type of a Store also implements sessions.Toucher,
-// sessions.Lister, sessions.Sweeper, sessions.ConditionalWriter and
-// sessions.ExpiryReader exactly when the delegate does (it is built by
-// sessions.Compose), so a type assertion on it tells the truth about what
+// The dynamic type of a Store also implements [sessions.Toucher],
+// [sessions.Lister], [sessions.Sweeper], [sessions.ConditionalWriter] and
+// [sessions.ExpiryReader] exactly when the delegate does (it is built by
+// [sessions.Compose]), so a type assertion on it tells the truth about what
 // the delegate can do:
 //
 //   - Touch forwards to the delegate and then moves the cached expiry (or
@@ -65,20 +65,20 @@ func StatsOf(s sessions.Storage) (Stats, bool) {
 // except Entries and Bytes, which describe the cache now.
 type Stats struct {
 	// Hits counts reads answered from the cache, NegativeHits among them
-	// those answered with a remembered not-found (see WithNegativeTTL).
+	// those answered with a remembered not-found (see [WithNegativeTTL]).
 	Hits, NegativeHits uint64
 	// Misses counts reads the cache could not answer. Loads counts the
 	// delegate reads they caused: concurrent misses on one id share a
 	// load, so Loads can be lower than Misses.
 	Misses, Loads uint64
-	// Evictions counts entries removed to stay within WithMaxEntries or
-	// WithMaxBytes.
+	// Evictions counts entries removed to stay within [WithMaxEntries] or
+	// [WithMaxBytes].
 	Evictions uint64
 	// Expirations counts entries dropped because they expired or stayed
-	// unused past WithIdleTimeout.
+	// unused past [WithIdleTimeout].
 	Expirations uint64
 	// Uncached counts values that were stored or loaded but too large for
-	// WithMaxBytes, so they were passed through without being cached.
+	// [WithMaxBytes], so they were passed through without being cached.
 	Uncached uint64
 	// Entries is the number of entries cached, negative ones included, and
 	// Bytes the total length of their values.
@@ -95,13 +95,13 @@ type ExpiryReader = sessions.ExpiryReader
 // Errors that need no detail are built once so that the paths that return
 // them do not allocate.
 var (
-	errClosed = fmt.Errorf("cache: %w", sessions.ErrClosed)
+	errClosed = sessions.ErrClosed
 	// errNegative is returned by a read answered by a negative entry.
-	errNegative = fmt.Errorf("cache: %w (remembered)", sessions.ErrNotFound)
+	errNegative = fmt.Errorf("sessionkit/cache: a remembered miss: %w", sessions.ErrNotFound)
 	// errLoadPanicked is what callers sharing a load see when the
 	// delegate panicked during it; the panic itself goes up the stack of
 	// the caller that ran the load.
-	errLoadPanicked = errors.New("cache: delegate panicked during a shared read")
+	errLoadPanicked = errors.New("sessionkit/cache: delegate panicked during a shared read")
 )
 
 // store implements Store; New wraps it in a type with the delegate's
@@ -129,8 +129,8 @@ type store struct {
 
 // New returns an empty cache in front of delegate, configured by opts.
 //
-// The returned Store implements sessions.Toucher, sessions.Lister,
-// sessions.Sweeper, sessions.ConditionalWriter and sessions.ExpiryReader
+// The returned Store implements [sessions.Toucher], [sessions.Lister],
+// [sessions.Sweeper], [sessions.ConditionalWriter] and [sessions.ExpiryReader]
 // exactly when delegate does; see Store. The cache starts
 // no goroutines. delegate must not be nil.
 func New(delegate sessions.Storage, opts ...Option) Store {
@@ -188,13 +188,13 @@ func (s *store) fresh(e *entry, now int64) bool {
 // before anything else, then the state of the cache and of ctx.
 func (s *store) checkCall(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("cache: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if s.closed.Load() {
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/cache: %s: %w", op, err)
 	}
 	return nil
 }
@@ -204,7 +204,7 @@ func (s *store) checkCall(ctx context.Context, op, id string) error {
 // the delegate's error unchanged and drops any cached value of id, since
 // the delegate's state is then unknown; if the write function fails,
 // Write returns its error, as the delegate does. A value larger than
-// WithMaxBytes is written to the delegate but not cached.
+// [WithMaxBytes] is written to the delegate but not cached.
 func (s *store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	return s.writeWith(ctx, "write", id, expires, write, s.delegate.Write)
 }
@@ -236,7 +236,7 @@ func (s *store) writeWith(ctx context.Context, name, id string, expires time.Tim
 // otherwise reads the delegate; concurrent misses on one id share a single
 // delegate read. The reader passed to read is valid only during the call.
 //
-// Read returns an error wrapping sessions.ErrNotFound if id is absent or
+// Read returns an error wrapping [sessions.ErrNotFound] if id is absent or
 // expired (from the delegate, or from a negative entry), and read's error
 // unchanged if read fails. Errors of the delegate are returned unchanged;
 // a caller that shared another caller's delegate read gets that read's
@@ -288,7 +288,7 @@ func (s *store) read(ctx context.Context, op, id string, read func(r io.Reader, 
 			select {
 			case <-f.done:
 			case <-ctx.Done():
-				return fmt.Errorf("cache: read: %w", ctx.Err())
+				return fmt.Errorf("sessionkit/cache: read: %w", ctx.Err())
 			}
 			if f.ctxDone && f.err != nil && ctx.Err() == nil {
 				continue // the loader's context ended, not ours
@@ -559,7 +559,7 @@ func (s *store) deleteExpired(ctx context.Context, sw sessions.Sweeper) (int, er
 
 // Close drops every cached entry and, with WithCloseDelegate(true), closes
 // the delegate if it implements io.Closer, returning its error. After Close
-// every method returns an error wrapping sessions.ErrClosed, including
+// every method returns an error wrapping [sessions.ErrClosed], including
 // Close itself; calls that run concurrently with Close may see the cache
 // open or closed.
 func (s *store) Close() error {

@@ -22,10 +22,10 @@ type touchForwarder struct {
 }
 
 // Touch sets the expiry of id in the delegate, then in the cache. It
-// returns the delegate's error unchanged (wrapping sessions.ErrNotFound if
+// returns the delegate's error unchanged (wrapping [sessions.ErrNotFound] if
 // id is absent or expired), in which case the cached entry is dropped. It
-// returns an error wrapping sessions.ErrInvalidID for a malformed id,
-// sessions.ErrClosed after Close, and ctx.Err() if ctx is already done.
+// returns an error wrapping [sessions.ErrInvalidID] for a malformed id,
+// [sessions.ErrClosed] after Close, and ctx.Err() if ctx is already done.
 func (f touchForwarder) Touch(ctx context.Context, id string, expires time.Time) error {
 	return f.s.touch(ctx, f.t, id, expires)
 }
@@ -36,7 +36,7 @@ type listForwarder struct {
 }
 
 // List yields the delegate's ids; the cache holds only some of them. After
-// Close it yields ("", err) with err wrapping sessions.ErrClosed.
+// Close it yields ("", err) with err wrapping [sessions.ErrClosed].
 func (f listForwarder) List(ctx context.Context) iter.Seq2[string, error] {
 	return f.s.list(ctx, f.l)
 }
@@ -48,7 +48,7 @@ type sweepForwarder struct {
 
 // DeleteExpired runs the delegate's DeleteExpired and returns its result,
 // and drops the cache's own expired and idle entries. After Close it
-// returns 0 and an error wrapping sessions.ErrClosed.
+// returns 0 and an error wrapping [sessions.ErrClosed].
 func (f sweepForwarder) DeleteExpired(ctx context.Context) (int, error) {
 	return f.s.deleteExpired(ctx, f.sw)
 }

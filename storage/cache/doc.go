@@ -1,5 +1,5 @@
 // Package cache puts a bounded in-memory cache in front of any
-// sessions.Storage, after Ktor's CacheStorage, so that the reads a session
+// [sessions.Storage], after Ktor's CacheStorage, so that the reads a session
 // costs on every request stay in memory while the delegate (a directory,
 // Redis, Postgres, bbolt) keeps the truth.
 //
@@ -15,7 +15,7 @@
 //
 // Write, Invalidate and Touch go to the delegate first; the cache is
 // updated only after the delegate succeeded, and the cached entry is dropped
-// when it failed. A value larger than WithMaxBytes is written to the
+// when it failed. A value larger than [WithMaxBytes] is written to the
 // delegate and not cached. The cache never turns a delegate success into an
 // error, and passes the delegate's errors on unchanged.
 //
@@ -29,7 +29,7 @@
 // new value (or drops the entry), and it marks the delegate read in flight
 // for the id, if any, as stale, so that read's result is delivered to the
 // callers already waiting for it but never cached, and later misses start a
-// fresh read. This is the per-entry version check the problem calls for,
+// fresh read. This is a per-entry version check (the fix for that race),
 // kept only while operations run. Mutations of one id that overlap each
 // other leave the id uncached, since the delegate's order between them is
 // unknown here; the next read loads what the delegate kept.
@@ -38,7 +38,7 @@
 // writing to a shared delegate (two instances over one Redis) is not seen
 // until the cached entry is dropped; use the cache in front of a shared
 // delegate only if one process owns each session, or with a short
-// WithIdleTimeout.
+// [WithIdleTimeout].
 //
 // # Expiry
 //
@@ -62,11 +62,11 @@
 //
 // # Bounds, idle timeout and eviction
 //
-// The cache is bounded by entries (WithMaxEntries, default 10,000) and by
-// the total length of the values (WithMaxBytes, default 64 MiB). When an
+// The cache is bounded by entries ([WithMaxEntries], default 10,000) and by
+// the total length of the values ([WithMaxBytes], default 64 MiB). When an
 // insertion takes it over a bound, the least recently used entries (read,
 // written or touched longest ago) are evicted until it is back within. An
-// entry not used for the idle timeout (WithIdleTimeout, default 5 minutes)
+// entry not used for the idle timeout ([WithIdleTimeout], default 5 minutes)
 // is not served and is dropped; the drop happens when an insertion walks
 // past it at the cold end of its shard's list, so every operation costs
 // O(1) time, amortised, instead of Ktor's one-key-at-a-time expiry.
@@ -83,14 +83,14 @@
 // that ran the read had its context cancelled, the others try again instead
 // of failing with an error that is not theirs.
 //
-// Not-found is not cached by default. WithNegativeTTL remembers it for a
-// short time; negative entries count toward WithMaxEntries, so a flood of
+// Not-found is not cached by default. [WithNegativeTTL] remembers it for a
+// short time; negative entries count toward [WithMaxEntries], so a flood of
 // random ids cannot grow the cache.
 //
 // # Capabilities and closing
 //
-// The Store New returns implements sessions.Toucher, sessions.Lister and
-// sessions.Sweeper exactly when the delegate does, forwarding to it. Close
+// The Store New returns implements [sessions.Toucher], [sessions.Lister] and
+// [sessions.Sweeper] exactly when the delegate does, forwarding to it. Close
 // drops the cache and, with WithCloseDelegate(true), closes the delegate;
 // by default the delegate stays open. The cache starts no goroutines.
 package cache

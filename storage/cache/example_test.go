@@ -83,8 +83,8 @@ func ExampleWithNegativeTTL() {
 	st, _ := cache.StatsOf(store)
 	fmt.Printf("delegate reads %d, remembered not-found %d\n", st.Loads, st.NegativeHits)
 	// Output:
-	// memory: sessions: not found
-	// cache: sessions: not found (remembered)
+	// sessions: not found
+	// sessionkit/cache: a remembered miss: sessions: not found
 	// delegate reads 1, remembered not-found 1
 }
 

@@ -34,8 +34,8 @@ func defaultOptions() options {
 }
 
 // WithMaxEntries bounds the number of entries the cache holds, negative
-// entries (see WithNegativeTTL) included. The default is
-// DefaultMaxEntries (10,000); n <= 0 removes the bound on entries, leaving
+// entries (see [WithNegativeTTL]) included. The default is
+// [DefaultMaxEntries] (10,000); n <= 0 removes the bound on entries, leaving
 // the byte bound.
 //
 // When an insertion takes the cache over the bound, the least recently used
@@ -45,7 +45,7 @@ func WithMaxEntries(n int) Option {
 }
 
 // WithMaxBytes bounds the total length of the cached values (ids and
-// bookkeeping are not counted). The default is DefaultMaxBytes (64 MiB);
+// bookkeeping are not counted). The default is [DefaultMaxBytes] (64 MiB);
 // n <= 0 removes the bound on bytes, leaving the entry bound.
 //
 // A value longer than n is never cached: reads and writes of it go to the
@@ -55,7 +55,7 @@ func WithMaxBytes(n int64) Option {
 }
 
 // WithIdleTimeout drops an entry that has not been read or written for d.
-// The default is DefaultIdleTimeout (5 minutes); d <= 0 keeps entries until
+// The default is [DefaultIdleTimeout] (5 minutes); d <= 0 keeps entries until
 // they expire or are evicted.
 //
 // An idle entry is never served; its memory is given back the next time an
@@ -69,7 +69,7 @@ func WithIdleTimeout(d time.Duration) Option {
 // cookie) do not reach the delegate each time. The default is 0: not-found
 // results are not cached.
 //
-// Negative entries count toward WithMaxEntries, so a flood of random ids
+// Negative entries count toward [WithMaxEntries], so a flood of random ids
 // evicts them rather than growing the cache. A Write or Touch through the
 // cache replaces a negative entry at once; an entry created in the delegate
 // by another process stays invisible for up to d.

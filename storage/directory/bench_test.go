@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// BenchmarkWriteVsRaw checks the speed target of the brief: a Store's Write
+// BenchmarkWriteVsRaw checks the README's speed target: a Store's Write
 // costs at most 1.3 times what a bare temporary-file-plus-rename of the
 // same bytes costs (os.CreateTemp in the entry's folder, one write, close,
 // os.Rename, with the same sync setting). The two run interleaved, one of

@@ -19,8 +19,8 @@ var (
 )
 
 var (
-	errCreateExists    = fmt.Errorf("directory: create: %w", sessions.ErrExists)
-	errReplaceNotFound = fmt.Errorf("directory: replace: %w", sessions.ErrNotFound)
+	errCreateExists    = sessions.ErrExists // the sentinels themselves: a prefix would only stack
+	errReplaceNotFound = sessions.ErrNotFound
 )
 
 // Create stores what write produces as the content of id only if id is
@@ -65,7 +65,7 @@ func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write
 // Write) accepts whether the entry is live at that moment.
 func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write func(io.Writer) error, cond func(live bool) error) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return err
@@ -138,7 +138,7 @@ func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write
 		return osError(op, err, e.name)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 	}
 	unlock, err := s.lockFolder(e.dir)
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *Store) liveAt(path string) (bool, error) {
 // meanwhile. Its errors are Read's.
 func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: read: %w", err)
+		return fmt.Errorf("sessionkit/directory: read: %w", err)
 	}
 	if err := s.begin(ctx, "read"); err != nil {
 		return err

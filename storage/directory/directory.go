@@ -18,9 +18,10 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage that keeps one file per session under a root
-// folder. It implements sessions.Toucher, sessions.ConditionalWriter,
-// sessions.ExpiryReader, sessions.Lister, sessions.Sweeper and io.Closer.
+// Store is a [sessions.Storage] that keeps one file per session under a root
+// folder. It implements [sessions.Toucher], [sessions.ConditionalWriter],
+// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper] and
+// [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
 // Stores, in one process or in several, may share one root: the guarantees
@@ -59,7 +60,7 @@ var (
 // Store, are served as they are.
 //
 // New returns an error if root exists and is not a folder, if it cannot be
-// created, or if an option is invalid. Unless WithSweepInterval disables
+// created, or if an option is invalid. Unless [WithSweepInterval] disables
 // it, New starts a background sweeper; call Close to stop it.
 func New(root string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
@@ -67,28 +68,28 @@ func New(root string, opts ...Option) (*Store, error) {
 		opt(&o)
 	}
 	if o.fileMode&0o600 != 0o600 {
-		return nil, fmt.Errorf("directory: new: file mode %v lacks owner read and write", o.fileMode)
+		return nil, fmt.Errorf("sessionkit/directory: new: file mode %v lacks owner read and write", o.fileMode)
 	}
 	if o.dirMode&0o700 != 0o700 {
-		return nil, fmt.Errorf("directory: new: folder mode %v lacks owner read, write and search", o.dirMode)
+		return nil, fmt.Errorf("sessionkit/directory: new: folder mode %v lacks owner read, write and search", o.dirMode)
 	}
 	if root == "" {
-		return nil, errors.New("directory: new: empty root")
+		return nil, errors.New("sessionkit/directory: new: empty root")
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return nil, fmt.Errorf("directory: new: %w", err)
+		return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 	}
 	fi, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := mkdirAll(abs, o.dirMode); err != nil {
-			return nil, fmt.Errorf("directory: new: %w", err)
+			return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("directory: new: %w", err)
+		return nil, fmt.Errorf("sessionkit/directory: new: %w", err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("directory: new: root %s is not a folder", abs)
+		return nil, fmt.Errorf("sessionkit/directory: new: root %s is not a folder", abs)
 	}
 
 	s := &Store{root: abs, prefix: abs, opts: o}
@@ -110,11 +111,11 @@ func (s *Store) Root() string { return s.root }
 
 // Close stops the background sweeper, waiting for it to return, and marks
 // the Store closed: every later call, Close included, returns an error
-// wrapping sessions.ErrClosed. Calls already running when Close is called
+// wrapping [sessions.ErrClosed]. Calls already running when Close is called
 // complete normally. The entries stay on disk for the next Store.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
-		return closedError("close")
+		return sessions.ErrClosed
 	}
 	if s.stopSweeper != nil {
 		s.stopSweeper()
@@ -127,10 +128,10 @@ func (s *Store) Close() error {
 // Store is open and ctx is not done.
 func (s *Store) begin(ctx context.Context, op string) error {
 	if s.closed.Load() {
-		return closedError(op)
+		return sessions.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 	}
 	return nil
 }
@@ -142,7 +143,7 @@ type entry struct {
 	name string // the file's name, which spells the id: redact it in errors
 }
 
-// locate returns the entry of id, which has passed sessions.CheckID.
+// locate returns the entry of id, which has passed [sessions.CheckID].
 func (s *Store) locate(id string) (entry, error) {
 	p := joinRel(s.prefix, id)
 	rel := p[len(s.prefix):]
@@ -153,7 +154,7 @@ func (s *Store) locate(id string) (entry, error) {
 	// Windows device names such as NUL) of exactly two elements. None of
 	// this allocates.
 	if filepath.Clean(p) != p || !strings.HasPrefix(p, s.prefix) || !filepath.IsLocal(rel) || separators(rel) != 1 {
-		return entry{}, errors.New("directory: internal error: entry path is not two levels under root")
+		return entry{}, errors.New("sessionkit/directory: internal error: entry path is not two levels under root")
 	}
 	name := rel[len("ab")+1:] // past the folder and the separator
 	return entry{dir: p[:len(p)-len(name)-1], path: p, name: name}, nil
@@ -170,44 +171,27 @@ func separators(p string) int {
 	return n
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never; times past the year 2262 are clamped to
-// it). It returns an error wrapping sessions.ErrInvalidID, before touching
-// the disk, if id is not a valid id.
-//
-// The content goes to a temporary file in the entry's folder, which is then
+// Write implements [sessions.Storage]. What is particular to this Store:
+// the content goes to a temporary file in the entry's folder, which is then
 // renamed over the entry, so a concurrent Read, in this process or another,
-// sees the whole old or the whole new content. If write returns an error or
-// panics, or ctx is done by the time the content is complete, the temporary
-// file is removed and the previous content of id, or its absence, is left
-// untouched; write's error is returned as is. The writer passed to write is
-// buffered and valid only during the call; its errors wrap the underlying
-// file system error.
-//
-// A Write racing an Invalidate of the same id ends with one of the two
-// having happened last, so the entry exists or not; a Write after an
-// Invalidate creates the entry again.
+// sees the whole old or the whole new content. If write panics, or ctx is
+// done by the time the content is complete, the temporary file is removed
+// and nothing changes. The writer passed to write is buffered; its errors
+// wrap the file system's. Expiries past the year 2262 are clamped to it.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	return s.put(ctx, "write", id, expires, write, nil)
 }
 
-// Read calls read with the content of id. It returns an error wrapping
-// sessions.ErrNotFound if id is absent or expired, and an error wrapping
-// sessions.ErrInvalidID, before touching the disk, if id is not a valid id.
-// Read never creates a file or a folder. If read returns an error, Read
-// returns it as is.
-//
-// An entry whose header is unreadable (an empty file left by an operating
-// system crash without WithSync, or a file this package did not write)
-// also reads as absent, so that the session is replaced instead of failing
-// every request that carries it. Expired entries are left for the sweeper
-// to remove: a Read cannot remove a file without racing a Write that
-// renames fresh content into place at the same moment.
-//
-// The reader passed to read is buffered and valid only during the call.
+// Read implements [sessions.Storage]. What is particular to this Store: an
+// entry whose header is unreadable (an empty file left by an operating
+// system crash without [WithSync], or a file this package did not write)
+// reads as absent, so that the session is replaced instead of failing every
+// request that carries it. Expired entries are left for the sweeper: a Read
+// cannot remove a file without racing a Write that renames fresh content
+// into place at the same moment. The reader passed to read is buffered.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: read: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "read"); err != nil {
 		return err
@@ -253,24 +237,18 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return err
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) without
-// rewriting the content. It returns an error wrapping sessions.ErrNotFound
-// if id is absent or expired, and an error wrapping sessions.ErrInvalidID,
-// before touching the disk, if id is not a valid id. Touch never creates
-// an entry.
-//
-// Touch rewrites the expiry in the entry's header in place, with one
-// positioned write covering the expiry and its checksum; a reader that
-// races it sees a checksum mismatch and reads the header again, so it
-// sees the old or the new expiry. In place, Touch can never lose a
-// concurrent Write: if a Write renames new content over the entry while a
-// Touch runs, the Touch lands on the replaced file and the Write's content
-// and expiry win, as if the Touch had happened just before. A Touch that
-// races the very instant the entry expires may report success while the
-// sweeper removes the entry.
+// Touch implements [sessions.Toucher] by rewriting the expiry in the entry's
+// header in place, with one positioned write covering the expiry and its
+// checksum; a reader that races it sees a checksum mismatch and reads the
+// header again, so it sees the old or the new expiry. In place, Touch can
+// never lose a concurrent Write: if a Write renames new content over the
+// entry while a Touch runs, the Touch lands on the replaced file and the
+// Write's content and expiry win, as if the Touch had happened just before.
+// A Touch that races the very instant the entry expires may report success
+// while the sweeper removes the entry.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: touch: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "touch"); err != nil {
 		return err
@@ -303,7 +281,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 		return errTouchNotFound
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("directory: touch: %w", err)
+		return fmt.Errorf("sessionkit/directory: touch: %w", err)
 	}
 	var b [expiryLen]byte
 	putExpiry(b[:], expiryNanos(expires))
@@ -321,17 +299,13 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	return nil
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// It returns an error wrapping sessions.ErrInvalidID, before touching the
-// disk, if id is not a valid id. After Invalidate returns, no Read, in this
-// process or another sharing the root, returns the removed content.
-//
-// The entry's folder is kept even when it becomes empty: there are at most
-// 256 folders, and removing one would race a Write that has just created
-// its temporary file in it.
+// Invalidate implements [sessions.Storage], for every process sharing the
+// root. The entry's folder is kept even when it becomes empty: there are at
+// most 256 folders, and removing one would race a Write that has just
+// created its temporary file in it.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("directory: invalidate: %w", err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if err := s.begin(ctx, "invalidate"); err != nil {
 		return err
@@ -450,7 +424,7 @@ func (w *entryWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.w.Write(p)
 	if err != nil {
-		err = fmt.Errorf("directory: write: %w", err)
+		err = fmt.Errorf("sessionkit/directory: write: %w", err)
 	}
 	return n, err
 }
@@ -461,7 +435,7 @@ func (w *entryWriter) WriteString(p string) (int, error) {
 	}
 	n, err := w.w.WriteString(p)
 	if err != nil {
-		err = fmt.Errorf("directory: write: %w", err)
+		err = fmt.Errorf("sessionkit/directory: write: %w", err)
 	}
 	return n, err
 }

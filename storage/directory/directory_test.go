@@ -839,7 +839,7 @@ func TestNewValidates(t *testing.T) {
 				s.Close()
 				t.Fatal("New succeeded, want an error")
 			}
-			if !strings.HasPrefix(err.Error(), "directory: new: ") {
+			if !strings.HasPrefix(err.Error(), "sessionkit/directory: new: ") {
 				t.Errorf("error %q lacks the package and op prefix", err)
 			}
 		})
@@ -946,7 +946,7 @@ func TestOSErrorsDoNotLeakIDs(t *testing.T) {
 		if strings.Contains(msg, id) || strings.Contains(msg, name) {
 			t.Errorf("%s's error %q reveals the id", c.name, msg)
 		}
-		if !strings.HasPrefix(msg, "directory: ") || !strings.Contains(msg, "<id>") {
+		if !strings.HasPrefix(msg, "sessionkit/directory: ") || !strings.Contains(msg, "<id>") {
 			t.Errorf("%s's error %q lacks the package prefix or the redacted path", c.name, msg)
 		}
 		if !errors.As(c.err, c.as) {

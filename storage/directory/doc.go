@@ -1,4 +1,4 @@
-// Package directory is a sessions.Storage that keeps one file per session
+// Package directory is a [sessions.Storage] that keeps one file per session
 // under a root folder: no server to run, entries that survive restarts, and
 // a root that several processes on one machine (or on a shared file system
 // with POSIX rename semantics) can serve together.
@@ -22,7 +22,7 @@
 // checksum) followed by the content as written. Temporary files are named
 // ".tmp-*" in the entry's folder.
 //
-// Ids are checked with sessions.CheckID before any path is built, and the
+// Ids are checked with [sessions.CheckID] before any path is built, and the
 // built path is checked to be a child of the root. All file operations use
 // plain paths, not os.Root: os.Root cannot rename before Go 1.25 (this
 // module supports 1.24), the names cannot escape the root by construction,
@@ -38,7 +38,8 @@
 // the written values, and a failing write function leaves the old content
 // in place. No lock is held in memory, which is why Stores in several
 // processes can share a root; the renames and removals of entries are also
-// serialised per folder by lock files, for the conditional writes below. WithSync decides whether changes are also
+// serialised per folder by lock files, for the conditional writes below.
+// [WithSync] decides whether changes are also
 // flushed to stable storage before the calls return.
 //
 // Reads never create anything: a request carrying a random id costs one
@@ -91,7 +92,7 @@
 //
 // Expired entries read as absent at once and stay on disk until a sweep
 // removes them: DeleteExpired, or the background sweeper that New starts
-// (see WithSweepInterval). The sweeper also removes temporary files left by
+// (see [WithSweepInterval]). The sweeper also removes temporary files left by
 // writers that crashed.
 //
 // # Errors

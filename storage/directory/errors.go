@@ -23,9 +23,9 @@ const redactedName = "<id>"
 
 // osError wraps err, an error from the os package about the entry whose
 // file name is name (empty when the error is not about an entry), as
-// "directory: op: ..." with the name redacted.
+// "sessionkit/directory: op: ..." with the name redacted.
 func osError(op string, err error, name string) error {
-	return fmt.Errorf("directory: %s: %w", op, redact(err, name))
+	return fmt.Errorf("sessionkit/directory: %s: %w", op, redact(err, name))
 }
 
 func redact(err error, name string) error {
@@ -52,17 +52,15 @@ func absent(err error) bool {
 // The common outcomes are preallocated: a miss is the hot path of a
 // storage that random cookies reach.
 var (
-	errReadNotFound   = fmt.Errorf("directory: read: %w", sessions.ErrNotFound)
-	errTouchNotFound  = fmt.Errorf("directory: touch: %w", sessions.ErrNotFound)
-	errReadBadHeader  = fmt.Errorf("directory: read: %w (entry header is unreadable)", sessions.ErrNotFound)
-	errTouchBadHeader = fmt.Errorf("directory: touch: %w (entry header is unreadable)", sessions.ErrNotFound)
+	// A plain miss is the sentinel itself, with no prefix to stack on it.
+	errReadNotFound   = sessions.ErrNotFound
+	errTouchNotFound  = sessions.ErrNotFound
+	errReadBadHeader  = fmt.Errorf("sessionkit/directory: read: unreadable entry header: %w", sessions.ErrNotFound)
+	errTouchBadHeader = fmt.Errorf("sessionkit/directory: touch: unreadable entry header: %w", sessions.ErrNotFound)
 
 	// errStaleWriter is returned by the writer passed to a write function
 	// when it is used after that function returned.
-	errStaleWriter = fmt.Errorf("directory: write: %w", sessions.ErrWriterDone)
+	errStaleWriter = fmt.Errorf("sessionkit/directory: write: %w", sessions.ErrWriterDone)
 	// errStaleReader is the same for the reader passed to a read function.
-	errStaleReader = errors.New("directory: read: reader used after the read function returned")
+	errStaleReader = errors.New("sessionkit/directory: read: reader used after the read function returned")
 )
-
-// closedError returns the error of every call after Close.
-func closedError(op string) error { return fmt.Errorf("directory: %s: %w", op, sessions.ErrClosed) }

@@ -1,12 +1,16 @@
 module github.com/sessionkit/sessionkit/storage/directory
 
-go 1.24
+go 1.26.0
 
 require (
-	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/sessions v0.1.0
+	github.com/sessionkit/sessionkit/storagetest v0.1.0
 )
 
+// Siblings come from this repository's folders, so that go mod tidy and
+// GOWORK=off builds see the code beside them rather than the last tag.
+// Only the main module's replace directives apply: users of this module
+// get the required versions from the module proxy.
 replace (
 	github.com/sessionkit/sessionkit/sessions => ../../sessions
 	github.com/sessionkit/sessionkit/storagetest => ../../storagetest

@@ -69,7 +69,7 @@ func folderOf(id string) string {
 }
 
 // relPath returns the path of id's entry relative to root. id must have
-// passed sessions.CheckID.
+// passed [sessions.CheckID].
 func relPath(id string) string { return joinRel("", id) }
 
 // joinRel returns prefix followed by the path of id's entry relative to

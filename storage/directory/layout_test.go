@@ -320,7 +320,7 @@ func TestOSErrorsHideTheName(t *testing.T) {
 			if strings.Contains(err.Error(), name) {
 				t.Errorf("error %q contains the entry name", err)
 			}
-			if !strings.Contains(err.Error(), "/srv/s/3f/"+redactedName) || !strings.HasPrefix(err.Error(), "directory: write: ") {
+			if !strings.Contains(err.Error(), "/srv/s/3f/"+redactedName) || !strings.HasPrefix(err.Error(), "sessionkit/directory: write: ") {
 				t.Errorf("error %q lost its op or folder", err)
 			}
 			if !errors.Is(err, fs.ErrPermission) {

@@ -18,27 +18,36 @@ type options struct {
 	onSweepError  func(error)
 }
 
-// Defaults, documented on the options.
+// Defaults of the options.
 const (
-	defaultFileMode      fs.FileMode   = 0o600
-	defaultDirMode       fs.FileMode   = 0o700
-	defaultSweepInterval time.Duration = time.Hour
+	// DefaultFileMode is the permission of entry files when [WithFileMode] is
+	// not given: readable and writable by their owner only, since sessions
+	// are secrets.
+	DefaultFileMode fs.FileMode = 0o600
+
+	// DefaultDirMode is the permission of the folders the Store creates
+	// when [WithDirMode] is not given: only the owner may list the ids.
+	DefaultDirMode fs.FileMode = 0o700
+
+	// DefaultSweepInterval is how often the background sweeper runs when
+	// [WithSweepInterval] is not given.
+	DefaultSweepInterval = time.Hour
 )
 
 func defaultOptions() options {
 	return options{
-		fileMode:      defaultFileMode,
-		dirMode:       defaultDirMode,
-		sweepInterval: defaultSweepInterval,
+		fileMode:      DefaultFileMode,
+		dirMode:       DefaultDirMode,
+		sweepInterval: DefaultSweepInterval,
 		onSweepError: func(err error) {
 			// err never holds an id: every path in it is redacted.
-			slog.Default().Warn("directory: background sweep failed", "error", err)
+			slog.Default().Warn("sessionkit/directory: background sweep failed", "err", err)
 		},
 	}
 }
 
 // WithFileMode sets the permission bits of entry files. The default,
-// 0o600,, keeps sessions readable by their owner only:
+// [DefaultFileMode] (0o600), keeps sessions readable by their owner only:
 // they are secrets. The bits are applied exactly, whatever the process
 // umask. New rejects a mode without owner read and write (0o600), which Read
 // and Touch need. Only the permission bits of mode are used.
@@ -48,7 +57,7 @@ func WithFileMode(mode fs.FileMode) Option {
 
 // WithDirMode sets the permission bits of the folders the Store creates:
 // the root when it is missing, and the fan-out folders. The default,
-// 0o700,, lets only the owner list the ids. The bits are
+// [DefaultDirMode] (0o700), lets only the owner list the ids. The bits are
 // applied exactly, whatever the process umask; an existing root keeps its
 // mode. New rejects a mode without owner read, write and search (0o700).
 // Only the permission bits of mode are used.
@@ -57,7 +66,8 @@ func WithDirMode(mode fs.FileMode) Option {
 }
 
 // WithSync sets whether Write, Touch and Invalidate flush their change to
-// stable storage before they return: Write syncs the file before the rename
+// stable storage before they return (the same option as bolt's, with the
+// opposite default): Write syncs the file before the rename
 // and the folder after it, Touch syncs the file, Invalidate the folder.
 //
 // The default is false. Whatever the setting, a reader (in this or another
@@ -75,7 +85,8 @@ func WithSync(sync bool) Option {
 
 // WithSweepInterval sets how often a background goroutine calls the
 // equivalent of DeleteExpired, which also removes temporary files that
-// crashed writers left behind. The default is one hour, with the first sweep as soon as the Store opens, so that even a
+// crashed writers left behind. The default is [DefaultSweepInterval] (one
+// hour), with the first sweep as soon as the Store opens, so that even a
 // process restarted more often than the interval cleans up. A zero or
 // negative interval disables the goroutine; then call DeleteExpired
 // yourself, or expired files stay on disk forever (they still read as
@@ -89,8 +100,10 @@ func WithSweepInterval(every time.Duration) Option {
 
 // WithSweepErrorHandler sets the function that receives the errors of the
 // background sweeper, from its goroutine. The default logs them with
-// slog.Default at level Warn; nil discards them. The errors never contain
-// an id. A failed sweep is retried at the next interval.
+// [slog.Default] at level Warn; nil discards them. The errors never contain
+// an id. A failed sweep is retried at the next interval. The directory
+// sweep removes one file at a time and holds no lock, so it has no batch
+// size to set.
 func WithSweepErrorHandler(handle func(error)) Option {
 	return func(o *options) { o.onSweepError = handle }
 }

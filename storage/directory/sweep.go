@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // staleTempAge is how old (by modification time) a temporary file must be
@@ -26,7 +28,7 @@ const staleTempAge = time.Hour
 // that is not an entry (foreign files are left alone); it does not follow
 // symbolic links. An entry written or removed while the iteration runs may
 // or may not be yielded. After Close, or when ctx is done, List yields
-// ("", err) with err wrapping sessions.ErrClosed or ctx.Err(); any other
+// ("", err) with err wrapping [sessions.ErrClosed] or ctx.Err(); any other
 // failure is also yielded as ("", err), and each ends the iteration.
 //
 // List opens every entry to read its expiry: its cost grows with the
@@ -82,7 +84,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 // A failure on one file does not stop the sweep: DeleteExpired goes on with
 // the others and returns the full count with the first error. It stops
 // early, returning the count so far with an error wrapping ctx.Err() or
-// sessions.ErrClosed, when ctx is done or the Store is closed.
+// [sessions.ErrClosed], when ctx is done or the Store is closed.
 //
 // An entry is removed only if the file DeleteExpired found expired is still
 // the entry when it removes it (same file identity), checked under the
@@ -115,7 +117,7 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 			err = redact(err, name)
 		}
 		if err != nil && first == nil {
-			first = fmt.Errorf("directory: %s: %w", op, err)
+			first = fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 		}
 		return true, nil
 	})
@@ -250,7 +252,7 @@ func (s *Store) walk(ctx context.Context, op string, visit func(folder, dir stri
 			continue
 		}
 		if s.closed.Load() {
-			return closedError(op)
+			return sessions.ErrClosed
 		}
 		more, err := walkFolder(ctx, op, fd.Name(), s.prefix+fd.Name(), visit)
 		if err != nil || !more {
@@ -275,7 +277,7 @@ func walkFolder(ctx context.Context, op, folder, dir string, visit func(folder, 
 		batch, err := d.ReadDir(256)
 		for _, de := range batch {
 			if err := ctx.Err(); err != nil {
-				return false, fmt.Errorf("directory: %s: %w", op, err)
+				return false, fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 			}
 			if !de.Type().IsRegular() {
 				continue

@@ -14,7 +14,7 @@ var (
 	_ sessions.ExpiryReader      = (*Store)(nil)
 )
 
-var errExists = fmt.Errorf("memory: %w", sessions.ErrExists)
+var errExists = sessions.ErrExists // the sentinel itself: a prefix would only stack
 
 // Create stores what write produces as the content of id only if id is
 // absent or expired, as sessions.ConditionalWriter describes; otherwise it
@@ -60,10 +60,10 @@ func (s *Store) writeIf(ctx context.Context, op, id string, expires time.Time, w
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/memory: %s: %w", op, err)
 	}
 	if s.opts.maxBytes > 0 && int64(len(data)) > s.opts.maxBytes {
-		return fmt.Errorf("memory: %s: value of %d bytes exceeds the bound of %d bytes: %w",
+		return fmt.Errorf("sessionkit/memory: %s: value of %d bytes exceeds the bound of %d bytes: %w",
 			op, len(data), s.opts.maxBytes, sessions.ErrTooLarge)
 	}
 	exp := expiresNanos(expires)

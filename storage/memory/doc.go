@@ -1,4 +1,4 @@
-// Package memory is an in-process sessions.Storage: a sharded map with
+// Package memory is an in-process [sessions.Storage]: a sharded map with
 // expiry, for single-instance deployments, development and tests.
 //
 // Everything lives in the process's memory and is lost when it exits; use a
@@ -33,16 +33,16 @@
 // # Expiry
 //
 // Every read checks the expiry, so an expired entry is never served. A
-// background sweeper (WithSweepInterval, default every minute) gives the
+// background sweeper ([WithSweepInterval], default every minute) gives the
 // memory of expired entries back; DeleteExpired does the same on demand.
 // Each shard keeps its entries in a min-heap by expiry, so sweeping costs
 // time in proportion to what it removes.
 //
 // # Bounds and eviction
 //
-// By default the Store is unbounded. WithMaxEntries and WithMaxBytes bound
+// By default the Store is unbounded. [WithMaxEntries] and [WithMaxBytes] bound
 // the number of entries and the total length of the values. A single value
-// longer than the byte bound is refused with sessions.ErrTooLarge. When a
+// longer than the byte bound is refused with [sessions.ErrTooLarge]. When a
 // Write takes the Store over a bound, other entries are evicted in this
 // order until it is back within bounds:
 //
@@ -60,5 +60,5 @@
 // # Closing
 //
 // Close stops the sweeper (waiting for it) and drops every entry; every call
-// after Close returns an error wrapping sessions.ErrClosed.
+// after Close returns an error wrapping [sessions.ErrClosed].
 package memory

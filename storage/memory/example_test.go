@@ -62,7 +62,7 @@ func ExampleStore_Write_expiry() {
 	fmt.Println(read(store, "short"))
 	fmt.Println(read(store, "forever"))
 	// Output:
-	// memory: sessions: not found
+	// sessions: not found
 	// stays
 }
 
@@ -117,7 +117,7 @@ func ExampleWithMaxEntries() {
 	}
 	// Output:
 	// week data
-	// hour memory: sessions: not found
+	// hour sessions: not found
 	// day data
 }
 

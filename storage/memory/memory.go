@@ -13,19 +13,20 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Errors that need no detail are built once: a miss is the common case of
-// Read and should not allocate.
+// Errors that need no detail are the sentinels themselves: a prefix would
+// only stack ("sessionkit/memory: sessions: not found") and tell nothing
+// the caller does not know, since it called this Store.
 var (
-	errNotFound = fmt.Errorf("memory: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("memory: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound
+	errClosed   = sessions.ErrClosed
 )
 
 // Store is an in-process session storage. Create it with New; the zero
 // Store is not usable.
 //
-// A Store implements sessions.Storage, sessions.Toucher,
-// sessions.ConditionalWriter, sessions.ExpiryReader, sessions.Lister,
-// sessions.Sweeper and io.Closer. It is safe for concurrent use by multiple
+// A Store implements [sessions.Storage], [sessions.Toucher],
+// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Lister],
+// [sessions.Sweeper] and [io.Closer]. It is safe for concurrent use by multiple
 // goroutines: ids are spread over independently locked shards, so readers
 // never wait for each other and writers only wait for operations on ids of
 // the same shard.
@@ -118,31 +119,23 @@ func expiresNanos(t time.Time) int64 {
 // of the Store and of ctx.
 func (s *Store) checkCall(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	if s.closed.Load() {
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return fmt.Errorf("sessionkit/memory: %s: %w", op, err)
 	}
 	return nil
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never), replacing any previous content.
-//
-// write runs against an in-memory buffer; the entry changes only if write
-// returns nil, in which case the whole buffer is committed at once.
-// Otherwise Write returns write's error unchanged and the previous content
-// of id, or its absence, is left as it was. An expires that is not after
-// the current time removes id and stores nothing.
-//
-// Write returns an error wrapping sessions.ErrInvalidID for a malformed id,
-// sessions.ErrTooLarge if WithMaxBytes is set and the value is longer than
-// the bound, sessions.ErrClosed after Close, and ctx.Err() if ctx is done
-// before the value is committed. Storing may evict other entries when a
-// bound is set.
+// Write implements [sessions.Storage]. What is particular to this Store:
+// write runs against an in-memory buffer, whose bytes are copied in whole
+// at the end, so nothing the caller does with its buffers later changes the
+// entry. With [WithMaxBytes], a value longer than the bound fails with an
+// error wrapping [sessions.ErrTooLarge]; with either bound, storing may
+// evict other entries (see the package documentation for the order).
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.checkCall(ctx, "write", id); err != nil {
 		return err
@@ -157,10 +150,10 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: write: %w", err)
+		return fmt.Errorf("sessionkit/memory: write: %w", err)
 	}
 	if s.opts.maxBytes > 0 && int64(len(data)) > s.opts.maxBytes {
-		return fmt.Errorf("memory: write: value of %d bytes exceeds the bound of %d bytes: %w",
+		return fmt.Errorf("sessionkit/memory: write: value of %d bytes exceeds the bound of %d bytes: %w",
 			len(data), s.opts.maxBytes, sessions.ErrTooLarge)
 	}
 	exp := expiresNanos(expires)
@@ -188,15 +181,9 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	return nil
 }
 
-// Read calls read with the content of id. The reader is valid only during
-// the call and yields a copy of the stored bytes: a Write or Invalidate
+// Read implements [sessions.Storage]. What is particular to this Store:
+// the reader yields a copy of the stored bytes, so a Write or Invalidate
 // that runs concurrently does not change what it yields.
-//
-// Read returns an error wrapping sessions.ErrNotFound if id is absent or
-// expired, and never creates anything. If read returns an error, Read
-// returns it unchanged. Read also returns an error wrapping
-// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
-// and ctx.Err() if ctx is already done.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	data, _, err := s.lookup(ctx, "read", id)
 	if err != nil {
@@ -248,12 +235,8 @@ func (s *Store) lookup(ctx context.Context, op, id string) ([]byte, int64, error
 	return data, exp, nil
 }
 
-// Invalidate removes id. Removing an absent or expired id is not an error.
-// After Invalidate returns, no Read returns the removed content.
-//
-// Invalidate returns an error wrapping sessions.ErrInvalidID for a
-// malformed id, sessions.ErrClosed after Close, and ctx.Err() (removing
-// nothing) if ctx is already done.
+// Invalidate implements [sessions.Storage]. It frees the entry's memory at
+// once.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.checkCall(ctx, "invalidate", id); err != nil {
 		return err
@@ -281,14 +264,8 @@ func (s *Store) removeLocked(sh *shard, id string) {
 	}
 }
 
-// Touch sets the expiry of id to expires (the zero Time: never) without
-// rewriting its content, which makes sliding sessions cheap. An expires
-// that is not after the current time removes id.
-//
-// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
-// already expired, and never creates an entry. It returns an error wrapping
-// sessions.ErrInvalidID for a malformed id, sessions.ErrClosed after Close,
-// and ctx.Err() (changing nothing) if ctx is already done.
+// Touch implements [sessions.Toucher]: it moves the expiry under the
+// shard's lock, without copying the content.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.checkCall(ctx, "touch", id); err != nil {
 		return err
@@ -324,7 +301,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 //
 // The iteration holds no lock while it yields, so the loop body may call
 // the Store. It yields ("", err) and stops if ctx is done (err wraps
-// ctx.Err()) or the Store is closed (err wraps sessions.ErrClosed).
+// ctx.Err()) or the Store is closed (err wraps [sessions.ErrClosed]).
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var ids []string
@@ -334,7 +311,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 				return
 			}
 			if err := ctx.Err(); err != nil {
-				yield("", fmt.Errorf("memory: list: %w", err))
+				yield("", fmt.Errorf("sessionkit/memory: list: %w", err))
 				return
 			}
 			sh := &s.shards[i]
@@ -358,12 +335,12 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 
 // DeleteExpired removes every entry whose expiry has passed and returns how
 // many it removed; live entries are kept. The background sweeper (see
-// WithSweepInterval) calls it periodically; calling it by hand is useful
+// [WithSweepInterval]) calls it periodically; calling it by hand is useful
 // when the sweeper is disabled.
 //
 // It checks ctx between shards and, when ctx is done, returns the number
 // removed so far with an error wrapping ctx.Err(). After Close it returns
-// 0 and an error wrapping sessions.ErrClosed.
+// 0 and an error wrapping [sessions.ErrClosed].
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	n := 0
 	for i := range s.shards {
@@ -371,7 +348,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 			return n, errClosed
 		}
 		if err := ctx.Err(); err != nil {
-			return n, fmt.Errorf("memory: delete expired: %w", err)
+			return n, fmt.Errorf("sessionkit/memory: delete expired: %w", err)
 		}
 		n += s.sweepShard(&s.shards[i])
 	}
@@ -415,7 +392,7 @@ func (s *Store) sweepLoop(every time.Duration) {
 
 // Close stops the background sweeper, waiting for it to finish, and drops
 // every entry. After Close every method returns an error wrapping
-// sessions.ErrClosed, including Close itself; calls that run concurrently
+// [sessions.ErrClosed], including Close itself; calls that run concurrently
 // with Close may see the Store open or closed.
 func (s *Store) Close() error {
 	first := false

@@ -2,6 +2,10 @@ package memory
 
 import "time"
 
+// DefaultSweepInterval is how often the background sweeper removes expired
+// entries when [WithSweepInterval] is not given.
+const DefaultSweepInterval = time.Minute
+
 // Option configures a Store. Options are applied in order by New; a later
 // option overrides an earlier one of the same kind.
 type Option func(*options)
@@ -17,18 +21,24 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		sweepInterval: time.Minute,
+		sweepInterval: DefaultSweepInterval,
 		now:           time.Now,
 	}
 }
 
 // WithSweepInterval sets how often a background goroutine removes expired
-// entries. The default is one minute; d <= 0 disables the goroutine.
+// entries. The default is [DefaultSweepInterval] (one minute); d <= 0
+// disables the goroutine.
 //
 // Expired entries are never served whatever the interval (every read checks
 // the expiry); the sweeper only gives their memory back. Without it, expired
 // entries stay until they are overwritten, invalidated, evicted by a bound,
-// or removed by an explicit DeleteExpired. Close stops the goroutine.
+// or removed by an explicit [Store.DeleteExpired]. Close stops the goroutine.
+//
+// The memory sweep cannot fail and locks one shard at a time, so this
+// backend has neither a sweep error handler nor a sweep batch size. None
+// of its options can be invalid (every value has a documented meaning), so
+// [New] returns no error.
 func WithSweepInterval(d time.Duration) Option {
 	return func(o *options) { o.sweepInterval = d }
 }
@@ -48,7 +58,7 @@ func WithMaxEntries(n int) Option {
 // bound.
 //
 // A Write of a single value longer than n fails with an error wrapping
-// sessions.ErrTooLarge and leaves the previous content in place. Otherwise
+// [sessions.ErrTooLarge] and leaves the previous content in place. Otherwise
 // other entries are evicted, earliest expiry first, to make room; see the
 // package documentation for the exact rule.
 func WithMaxBytes(n int64) Option {

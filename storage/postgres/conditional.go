@@ -19,7 +19,7 @@ var (
 	_ sessions.ExpiryReader      = (*Store)(nil)
 )
 
-var errExists = fmt.Errorf("sessionkit/postgres: %w", sessions.ErrExists)
+var errExists = sessions.ErrExists // the sentinel itself: a prefix would only stack
 
 // conditionalSQL are the statements of Create, Replace and ReadWithExpiry.
 type conditionalSQL struct {

@@ -40,17 +40,17 @@
 // agree on which sessions are live whatever their clock skew; only the
 // expiry instants come from the application. Expired rows are invisible at
 // once but stay in the table until a sweep deletes them: Store implements
-// sessions.Sweeper with DeleteExpired, which deletes in small batches, and by
+// [sessions.Sweeper] with DeleteExpired, which deletes in small batches, and by
 // default runs it in a background goroutine every five minutes
-// (WithSweepInterval) until Close.
+// ([WithSweepInterval]) until Close.
 //
 // # Errors and contexts
 //
-// Ids are checked with sessions.CheckID before any statement is built, and an
-// invalid id yields an error wrapping sessions.ErrInvalidID without touching
+// Ids are checked with [sessions.CheckID] before any statement is built, and an
+// invalid id yields an error wrapping [sessions.ErrInvalidID] without touching
 // the network. A missing or expired session yields an error wrapping
-// sessions.ErrNotFound; after Close every call yields one wrapping
-// sessions.ErrClosed. Driver errors are wrapped with %w, so errors.As finds
+// [sessions.ErrNotFound]; after Close every call yields one wrapping
+// [sessions.ErrClosed]. Driver errors are wrapped with %w, so errors.As finds
 // a *pgconn.PgError; when a call fails because its context's deadline
 // passed, the error also wraps context.DeadlineExceeded. pgx honours
 // contexts in every network operation, so a call returns by its deadline

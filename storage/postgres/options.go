@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// DefaultTable is the table a Store uses unless WithTable says otherwise.
+// DefaultTable is the table a Store uses unless [WithTable] says otherwise.
 const DefaultTable = "sessionkit_sessions"
 
 // DefaultSweepInterval is how often the background sweeper removes expired
-// rows unless WithSweepInterval says otherwise.
+// rows unless [WithSweepInterval] says otherwise.
 const DefaultSweepInterval = 5 * time.Minute
 
-// DefaultBatchSize is the number of rows DeleteExpired removes, and List
-// fetches, per statement unless WithBatchSize says otherwise.
-const DefaultBatchSize = 1000
+// DefaultSweepBatch is the number of rows DeleteExpired removes, and List
+// fetches, per statement unless [WithSweepBatch] says otherwise.
+const DefaultSweepBatch = 1000
 
 // maxIdentifierLength is PostgreSQL's NAMEDATALEN minus one: longer names are
 // silently truncated by the server, which would make two different
@@ -43,7 +43,7 @@ func defaultOptions() options {
 		table:         DefaultTable,
 		createTable:   true,
 		sweepInterval: DefaultSweepInterval,
-		batchSize:     DefaultBatchSize,
+		batchSize:     DefaultSweepBatch,
 		onSweepError:  logSweepError,
 	}
 }
@@ -53,7 +53,7 @@ func (o *options) fail(format string, args ...any) {
 }
 
 // WithTable sets the table that holds the sessions. The default is
-// DefaultTable ("sessionkit_sessions") in the connection's search_path.
+// [DefaultTable] ("sessionkit_sessions") in the connection's search_path.
 //
 // name is a plain identifier or schema.table: each part starts with a letter
 // or an underscore, continues with letters, digits, underscores or dollar
@@ -84,32 +84,27 @@ func WithCreateTable(create bool) Option {
 }
 
 // WithSweepInterval sets how often a background goroutine deletes expired
-// rows (the work of DeleteExpired). The default is DefaultSweepInterval (5
-// minutes); 0 turns the background sweeper off, for applications that call
-// DeleteExpired on their own schedule. A negative interval makes New return
-// an error. Close stops the sweeper and waits for it.
+// rows (the work of [Store.DeleteExpired]). The default is
+// [DefaultSweepInterval] (5 minutes); zero or less turns the background
+// sweeper off, for applications that call DeleteExpired on their own
+// schedule. Close stops the sweeper and waits for it.
 //
 // Running a sweeper in every application instance is safe: sweeps delete in
 // small batches and skip rows other transactions hold, so they neither block
 // each other nor block requests for long.
 func WithSweepInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d < 0 {
-			o.fail("WithSweepInterval: negative interval %v", d)
-			return
-		}
-		o.sweepInterval = d
-	}
+	return func(o *options) { o.sweepInterval = max(d, 0) }
 }
 
-// WithBatchSize sets how many rows one statement of DeleteExpired deletes and
-// one statement of List fetches. The default is DefaultBatchSize (1000).
-// Smaller batches hold locks and connections for less time; larger ones need
-// fewer round trips. A size below 1 makes New return an error.
-func WithBatchSize(n int) Option {
+// WithSweepBatch sets how many rows one statement of [Store.DeleteExpired]
+// deletes; [Store.List] fetches ids in pages of the same size. The default
+// is [DefaultSweepBatch] (1000). Smaller batches hold locks and connections
+// for less time; larger ones need fewer round trips. A size below 1 makes
+// [New] return an error.
+func WithSweepBatch(n int) Option {
 	return func(o *options) {
 		if n < 1 {
-			o.fail("WithBatchSize: size %d is less than 1", n)
+			o.fail("WithSweepBatch: size %d is less than 1", n)
 			return
 		}
 		o.batchSize = n
@@ -118,14 +113,13 @@ func WithBatchSize(n int) Option {
 
 // WithSweepErrorHandler sets the function the background sweeper calls with
 // each error of a sweep; the sweeper then carries on at the next interval.
-// The default logs the error with slog.Default() at level Warn. The errors
-// never contain session ids or content. fn is called from the sweeper's
-// goroutine, one call at a time; a nil fn makes New return an error.
+// The default logs the error with [slog.Default] at level Warn; a nil fn
+// discards the errors. The errors never contain session ids or content. fn
+// is called from the sweeper's goroutine, one call at a time.
 func WithSweepErrorHandler(fn func(error)) Option {
 	return func(o *options) {
 		if fn == nil {
-			o.fail("WithSweepErrorHandler: nil handler")
-			return
+			fn = func(error) {}
 		}
 		o.onSweepError = fn
 	}

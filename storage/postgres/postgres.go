@@ -18,10 +18,10 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage that keeps each session as one row of a
+// Store is a [sessions.Storage] that keeps each session as one row of a
 // PostgreSQL table, through a pgx connection pool. It also implements
-// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
-// sessions.Lister, sessions.Sweeper and io.Closer.
+// [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
+// [sessions.Lister], [sessions.Sweeper] and [io.Closer].
 //
 // Every operation on one session is a single statement, so a Store is safe
 // for concurrent use by multiple goroutines and inherits PostgreSQL's
@@ -59,8 +59,8 @@ var (
 
 // Errors returned as is, so the hot paths allocate nothing to report them.
 var (
-	errNotFound = fmt.Errorf("sessionkit/postgres: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/postgres: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 )
 
 // live is the condition every statement that must not see expired rows
@@ -168,7 +168,7 @@ func (s *Store) startSweeper(interval time.Duration) {
 }
 
 // TableSQL returns the statements New runs to create the table named name
-// (as accepted by WithTable) and its expiry index, for applications that
+// (as accepted by [WithTable]) and its expiry index, for applications that
 // manage their schema with migrations and use WithCreateTable(false). It
 // returns an error if name is not a valid table name.
 func TableSQL(name string) (string, error) {
@@ -258,20 +258,11 @@ func tableError(doing, table string, err error) error {
 	return fmt.Errorf("sessionkit/postgres: %s table %s: %w", doing, table, err)
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires (the zero Time: never), with one upsert statement
-// (INSERT ... ON CONFLICT (id) DO UPDATE). When expires is already past by
-// the local clock, Write deletes the row instead, so the previous content is
-// gone and nothing readable is stored.
-//
-// write runs before anything is sent: if it returns an error, Write returns
-// that error unchanged and runs no statement, leaving the previous content,
-// or its absence, untouched. Timestamps are kept with microsecond resolution
-// (expires is truncated, never extended).
-//
-// Write returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, the context's error when ctx is done before
-// the statement is sent, and otherwise the driver's error, wrapped.
+// Write implements [sessions.Storage] with one upsert (INSERT ... ON
+// CONFLICT (id) DO UPDATE), or a DELETE when expires is already past by the
+// local clock. write runs before any statement, so a failing write runs
+// none. Timestamps keep microsecond resolution (expires is truncated, never
+// extended) and are judged by the server's clock. Driver errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
@@ -298,14 +289,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	})
 }
 
-// Read calls read with the content of id, fetched with one SELECT that skips
-// expired rows. It returns an error wrapping sessions.ErrNotFound if id is
-// absent or expired, and never creates anything. If read returns an error,
-// Read returns it unchanged.
-//
-// Read returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, and the context's or the driver's error,
-// wrapped, when the query fails.
+// Read implements [sessions.Storage] with one SELECT that skips expired
+// rows. Driver errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -320,10 +305,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(bytes.NewReader(data))
 }
 
-// Invalidate deletes the row of id. Removing an absent or expired id is not
-// an error. It returns an error wrapping sessions.ErrInvalidID for an invalid
-// id, sessions.ErrClosed after Close, and the context's or the driver's
-// error, wrapped, when the statement fails.
+// Invalidate implements [sessions.Storage] with one DELETE. Driver errors
+// are wrapped.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.check(ctx, "invalidate", id); err != nil {
 		return err
@@ -334,14 +317,8 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the expiry of a live id to expires (the zero Time: never)
-// without rewriting its content, with one UPDATE. When expires is already
-// past by the local clock, Touch deletes the live row instead.
-//
-// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
-// expired, and never creates a row. It returns an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
-// and the context's or the driver's error, wrapped, when the statement fails.
+// Touch implements [sessions.Toucher] with one UPDATE of a live row, or a
+// DELETE of it when expires is already past by the local clock.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
 		return err
@@ -368,14 +345,14 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 }
 
 // List yields the id of every live session, each once, in byte order of the
-// ids. It reads them in batches (WithBatchSize) with key-set pagination, one
+// ids. It reads them in batches ([WithSweepBatch]) with key-set pagination, one
 // short query per batch, so that a large table holds neither a long-running
 // cursor nor a connection while the loop body runs: the body may use the
 // Store, even with a pool of one connection.
 //
 // Rows whose id is not a valid session id (inserted by another program) are
 // skipped. Sessions written or removed while the iteration runs may or may
-// not be yielded. A failure, including sessions.ErrClosed after Close and the
+// not be yielded. A failure, including [sessions.ErrClosed] after Close and the
 // context's error, is yielded as ("", err) and ends the iteration.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
@@ -415,13 +392,13 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 
 // DeleteExpired deletes every row whose expiry has passed by the database's
 // clock and returns how many it deleted. Live rows are kept. It deletes in
-// batches (WithBatchSize), one short statement each, so a large sweep never
+// batches ([WithSweepBatch]), one short statement each, so a large sweep never
 // holds many locks or a long transaction; rows another transaction holds at
 // that moment are skipped, as they are being rewritten.
 //
 // On error, including the context's, DeleteExpired returns the number
 // deleted so far with the error, wrapped. After Close it returns an error
-// wrapping sessions.ErrClosed.
+// wrapping [sessions.ErrClosed].
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if err := s.ready(ctx, "delete expired"); err != nil {
 		return 0, err
@@ -476,9 +453,9 @@ func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 }
 
 // Close marks the Store closed, so that every later call returns an error
-// wrapping sessions.ErrClosed, and stops the background sweeper, waiting
+// wrapping [sessions.ErrClosed], and stops the background sweeper, waiting
 // until its goroutine has returned (a sweep in progress is cancelled). An
-// iteration of List in progress ends with sessions.ErrClosed before its next
+// iteration of List in progress ends with [sessions.ErrClosed] before its next
 // batch. Close does not close the pool, which belongs to the caller. Calls
 // already in flight finish normally. Close is safe to call more than once,
 // also concurrently, and always returns nil.
@@ -498,12 +475,12 @@ func (s *Store) Close() error {
 // context, so that a call that cannot succeed sends nothing.
 func (s *Store) check(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("sessionkit/postgres: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	return s.ready(ctx, op)
 }
 
-// ready reports sessions.ErrClosed after Close and the context's error when
+// ready reports [sessions.ErrClosed] after Close and the context's error when
 // ctx is done.
 func (s *Store) ready(ctx context.Context, op string) error {
 	if s.closed.Load() {

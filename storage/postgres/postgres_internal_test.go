@@ -259,10 +259,10 @@ func TestNoSweeperWhenIntervalIsZero(t *testing.T) {
 func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	o := defaultOptions()
 	if o.table != DefaultTable || o.schema != "" || !o.createTable ||
-		o.sweepInterval != DefaultSweepInterval || o.batchSize != DefaultBatchSize || o.onSweepError == nil {
+		o.sweepInterval != DefaultSweepInterval || o.batchSize != DefaultSweepBatch || o.onSweepError == nil {
 		t.Errorf("defaultOptions() = %+v, want the documented defaults", o)
 	}
-	if DefaultTable != "sessionkit_sessions" || DefaultSweepInterval != 5*time.Minute || DefaultBatchSize != 1000 {
+	if DefaultTable != "sessionkit_sessions" || DefaultSweepInterval != 5*time.Minute || DefaultSweepBatch != 1000 {
 		t.Error("a default constant differs from its documentation")
 	}
 }
@@ -299,9 +299,7 @@ func TestNewRefusesInvalidOptionsBeforeTouchingTheDatabase(t *testing.T) {
 		{"NonASCII", WithTable("séance")},
 		{"NUL", WithTable("t\x00")},
 		{"TooLong", WithTable(strings.Repeat("t", maxIdentifierLength+1))},
-		{"NegativeSweepInterval", WithSweepInterval(-time.Second)},
-		{"ZeroBatch", WithBatchSize(0)},
-		{"NilSweepErrorHandler", WithSweepErrorHandler(nil)},
+		{"ZeroBatch", WithSweepBatch(0)},
 	}
 	pool, dials := deadPool(t)
 	for _, tc := range cases {
@@ -402,5 +400,31 @@ func TestCallsReturnByTheDeadlineOfAStalledServer(t *testing.T) {
 		if took > timeout+time.Second {
 			t.Errorf("%s took %v under a %v deadline", o.name, took, timeout)
 		}
+	}
+}
+
+// The options policy of docs/storage-authors.md: a nil handler discards, a
+// sweep interval of zero or less turns the sweeper off.
+func TestOptionsPolicy(t *testing.T) {
+	cases := []struct {
+		name  string
+		opt   Option
+		check func(options) bool
+	}{
+		{"NilSweepErrorHandlerDiscards", WithSweepErrorHandler(nil), func(o options) bool {
+			o.onSweepError(errors.New("dropped")) // must not panic
+			return o.onSweepError != nil
+		}},
+		{"NegativeSweepIntervalTurnsTheSweeperOff", WithSweepInterval(-time.Second), func(o options) bool { return o.sweepInterval == 0 }},
+		{"ZeroSweepIntervalTurnsTheSweeperOff", WithSweepInterval(0), func(o options) bool { return o.sweepInterval == 0 }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := defaultOptions()
+			tc.opt(&o)
+			if len(o.errs) != 0 || !tc.check(o) {
+				t.Errorf("options = %+v", o)
+			}
+		})
 	}
 }

@@ -23,7 +23,7 @@ func BenchmarkClientOverhead(b *testing.B) {
 	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	client.AddHook(instantServer{value: string(payload)})
 	b.Cleanup(func() { client.Close() })
-	s := redis.New(client)
+	s := mustNew(b, client)
 	id := sessions.NewID()
 	key := redis.DefaultPrefix + id
 	ctx := b.Context()

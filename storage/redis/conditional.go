@@ -18,7 +18,7 @@ var (
 	_ sessions.ExpiryReader      = (*Store)(nil)
 )
 
-var errExists = fmt.Errorf("sessionkit/redis: %w", sessions.ErrExists)
+var errExists = sessions.ErrExists // the sentinel itself: a prefix would only stack
 
 // Create stores what write produces as the content of id only if the key is
 // absent, in one command: SET key value NX PXAT ms (NX without PXAT for the

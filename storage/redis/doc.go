@@ -10,7 +10,7 @@
 //		ContextTimeoutEnabled: true, // let context deadlines bound each call
 //	})
 //	defer client.Close()
-//	store := redis.New(client, redis.WithPrefix("myapp:sess:"))
+//	store, err := redis.New(client, redis.WithPrefix("myapp:sess:"))
 //
 // # Layout and commands
 //
@@ -44,18 +44,18 @@
 // # Expiry
 //
 // Redis removes expired keys itself, so a Store needs no sweeping and does
-// not implement sessions.Sweeper. Expiry instants are absolute (PXAT,
+// not implement [sessions.Sweeper]. Expiry instants are absolute (PXAT,
 // PEXPIREAT) and judged by the Redis server's clock; the local clock only
 // decides whether an expires is already past when Write or Touch is called.
 // Keep the clocks of application servers and Redis synchronised (NTP).
 //
 // # Errors and contexts
 //
-// Ids are checked with sessions.CheckID before any command is built, and an
-// invalid id yields an error wrapping sessions.ErrInvalidID without touching
+// Ids are checked with [sessions.CheckID] before any command is built, and an
+// invalid id yields an error wrapping [sessions.ErrInvalidID] without touching
 // the network. A missing or expired session yields an error wrapping
-// sessions.ErrNotFound; after Close every call yields one wrapping
-// sessions.ErrClosed. Driver errors are wrapped with %w; when a call fails
+// [sessions.ErrNotFound]; after Close every call yields one wrapping
+// [sessions.ErrClosed]. Driver errors are wrapped with %w; when a call fails
 // because its context's deadline passed, the error wraps both the network
 // error and context.DeadlineExceeded. Errors never contain session ids or
 // content.

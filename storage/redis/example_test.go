@@ -24,7 +24,10 @@ func ExampleNew() {
 	})
 	defer client.Close() // the Store never closes the client
 
-	store := redis.New(client, redis.WithPrefix("myapp:session:"))
+	store, err := redis.New(client, redis.WithPrefix("myapp:session:"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer store.Close()
 
 	// Hand the store to the middleware: only the session id travels in
@@ -34,7 +37,7 @@ func ExampleNew() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	id := sessions.NewID()
-	err := store.Write(ctx, id, time.Now().Add(time.Hour), func(w io.Writer) error {
+	err = store.Write(ctx, id, time.Now().Add(time.Hour), func(w io.Writer) error {
 		_, err := io.WriteString(w, "user=ann")
 		return err
 	})
@@ -59,7 +62,10 @@ func ExampleNew_cluster() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redis.New(client)
+	store, err := redis.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer store.Close()
 }
 
@@ -71,17 +77,23 @@ func ExampleNew_sentinel() {
 		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
-	store := redis.New(client)
+	store, err := redis.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer store.Close()
 }
 
 func ExampleStore_Touch() {
 	client := goredis.NewClient(&goredis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
-	store := redis.New(client)
+	store, err := redis.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// Sliding expiry: move the deadline without rewriting the session.
-	err := store.Touch(context.Background(), "0123abcd", time.Now().Add(30*time.Minute))
+	err = store.Touch(context.Background(), "0123abcd", time.Now().Add(30*time.Minute))
 	switch {
 	case err == nil:
 		fmt.Println("extended")
@@ -95,7 +107,10 @@ func ExampleStore_Touch() {
 func ExampleStore_List() {
 	client := goredis.NewClient(&goredis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
-	store := redis.New(client, redis.WithPrefix("myapp:session:"))
+	store, err := redis.New(client, redis.WithPrefix("myapp:session:"))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	n := 0
 	for _, err := range store.List(context.Background()) {

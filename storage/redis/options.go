@@ -2,16 +2,17 @@ package redis
 
 import "fmt"
 
-// DefaultPrefix is the key prefix a Store uses unless WithPrefix says
+// DefaultPrefix is the key prefix a Store uses unless [WithPrefix] says
 // otherwise.
 const DefaultPrefix = "sessionkit:"
 
 // DefaultScanCount is the COUNT hint List passes to SCAN unless
-// WithScanCount says otherwise.
+// [WithScanCount] says otherwise.
 const DefaultScanCount = 100
 
-// Option configures a Store. Options are applied in order by New; a later
-// option overrides an earlier one of the same kind.
+// Option configures a Store. Options are applied in order by [New]; a later
+// option overrides an earlier one of the same kind. An invalid option makes
+// New return an error.
 type Option func(*options)
 
 type options struct {
@@ -25,14 +26,15 @@ func defaultOptions() options {
 }
 
 // WithPrefix sets the prefix put in front of every session id to form its
-// Redis key. The default is DefaultPrefix ("sessionkit:").
+// Redis key. The default is [DefaultPrefix] ("sessionkit:").
 //
 // The prefix is the Store's namespace: List only reports keys that start with
 // it, so two Stores with different prefixes share a database without seeing
 // each other's sessions, and keys of other applications stay invisible. The
 // prefix may hold any bytes (glob characters are escaped for SCAN), but it
 // must not be empty, because an empty prefix would make every key of the
-// database look like a session to List; New panics on an empty prefix.
+// database look like a session to List; New returns an error for an empty
+// prefix.
 //
 // On a Redis Cluster, avoid a hash tag ("{...}") in the prefix: it would map
 // every session to one slot, and so to one master.
@@ -49,7 +51,7 @@ func WithPrefix(prefix string) Option {
 // WithScanCount sets the COUNT hint List passes to each SCAN call: roughly
 // how many keys Redis examines per round trip. Larger values mean fewer
 // round trips and longer single commands on the server. The default is
-// DefaultScanCount (100). New panics if n is less than 1.
+// [DefaultScanCount] (100). New returns an error if n is less than 1.
 func WithScanCount(n int) Option {
 	return func(o *options) {
 		if n < 1 {

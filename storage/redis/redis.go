@@ -16,10 +16,10 @@ import (
 	"github.com/sessionkit/sessionkit/sessions"
 )
 
-// Store is a sessions.Storage that keeps each session as one Redis string
+// Store is a [sessions.Storage] that keeps each session as one Redis string
 // key, prefix + id, with a native Redis expiry. It also implements
-// sessions.Toucher, sessions.ConditionalWriter, sessions.ExpiryReader,
-// sessions.Lister and io.Closer. It needs no Sweeper:
+// [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
+// [sessions.Lister] and [io.Closer]. It needs no Sweeper:
 // Redis removes expired keys itself.
 //
 // Every operation is a single command, so a Store is safe for concurrent use
@@ -44,8 +44,8 @@ var (
 
 // Errors returned as is, so the hot paths allocate nothing to report them.
 var (
-	errNotFound = fmt.Errorf("sessionkit/redis: %w", sessions.ErrNotFound)
-	errClosed   = fmt.Errorf("sessionkit/redis: %w", sessions.ErrClosed)
+	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
+	errClosed   = sessions.ErrClosed
 )
 
 // persistScript removes the expiry of KEYS[1] and reports whether the key
@@ -61,7 +61,7 @@ return redis.call('EXISTS', KEYS[1])`)
 // client made by goredis.NewUniversalClient works.
 //
 // The Store never closes client: the caller owns it and closes it after the
-// Store is no longer used. Store.Close only marks the Store closed.
+// Store is no longer used. [Store.Close] only marks the Store closed.
 //
 // Deadlines: go-redis applies a context's deadline to network reads and
 // writes only when the client was created with ContextTimeoutEnabled set to
@@ -69,42 +69,33 @@ return redis.call('EXISTS', KEYS[1])`)
 // the client with ContextTimeoutEnabled: true so that every Store call
 // returns by its context's deadline.
 //
-// New panics if client is nil or an option is invalid (an empty prefix, a
-// SCAN count below 1): both are programming errors, found on the first run.
-func New(client goredis.UniversalClient, opts ...Option) *Store {
+// New returns an error if client is nil or an option is invalid (an empty
+// prefix, a SCAN count below 1). It sends no command.
+func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
-		panic("sessionkit/redis: New: nil client")
+		return nil, errors.New("sessionkit/redis: New: nil client")
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.err != nil {
-		panic(o.err.Error())
+		return nil, o.err
 	}
 	return &Store{
 		client:    client,
 		prefix:    o.prefix,
 		pattern:   escapeGlob(o.prefix) + "*",
 		scanCount: o.scanCount,
-	}
+	}, nil
 }
 
-// Write stores what write produces as the content of id, to expire at
-// expires, replacing any previous content in one command:
-// SET key value PXAT ms, or a plain SET (no expiry) when expires is the zero
-// Time. When expires is already past by the local clock, Write sends DEL
-// instead, so the previous content is gone and nothing readable is stored.
-//
-// write runs before anything is sent: if it returns an error, Write returns
-// that error unchanged and sends no command, leaving the previous content,
-// or its absence, untouched. Expiry is kept by Redis with millisecond
-// resolution (expires is truncated to the millisecond, never extended) and
-// judged by the Redis server's clock.
-//
-// Write returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, the context's error when ctx is done before
-// the command is sent, and otherwise the driver's error, wrapped.
+// Write implements [sessions.Storage] in one command: SET key value PXAT ms,
+// or a plain SET for the zero expires, or DEL when expires is already past
+// by the local clock. write runs before anything is sent, so a failing
+// write sends nothing. Redis keeps the expiry with millisecond resolution
+// (expires is truncated, never extended) and judges it by the server's
+// clock. Driver errors are wrapped.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
@@ -130,14 +121,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	})
 }
 
-// Read calls read with the content of id, fetched with one GET. It returns
-// an error wrapping sessions.ErrNotFound if id is absent or expired (Redis
-// never returns an expired key), and never creates anything. If read returns
-// an error, Read returns it unchanged.
-//
-// Read returns an error wrapping sessions.ErrInvalidID for an invalid id,
-// sessions.ErrClosed after Close, and the context's or the driver's error,
-// wrapped, when the GET fails.
+// Read implements [sessions.Storage] with one GET; Redis never returns an
+// expired key. Driver errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -152,10 +137,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	return read(strings.NewReader(v))
 }
 
-// Invalidate removes id with one DEL. Removing an absent or expired id is not
-// an error. It returns an error wrapping sessions.ErrInvalidID for an invalid
-// id, sessions.ErrClosed after Close, and the context's or the driver's
-// error, wrapped, when the DEL fails.
+// Invalidate implements [sessions.Storage] with one DEL. Driver errors are
+// wrapped.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := s.check(ctx, "invalidate", id); err != nil {
 		return err
@@ -166,17 +149,11 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the expiry of id to expires without rewriting its content, in
-// one round trip: PEXPIREAT for a future expires; for the zero Time a small
-// Lua script (EVALSHA, falling back to EVAL once per server) that runs
-// PERSIST and EXISTS atomically, because PERSIST alone cannot tell a missing
-// key from one without expiry; for an expires already past by the local
-// clock, DEL, which removes the entry at once.
-//
-// Touch returns an error wrapping sessions.ErrNotFound if id is absent or
-// expired, and never creates an entry. It returns an error wrapping
-// sessions.ErrInvalidID for an invalid id, sessions.ErrClosed after Close,
-// and the context's or the driver's error, wrapped, when the command fails.
+// Touch implements [sessions.Toucher] in one round trip: PEXPIREAT for a
+// future expires; for the zero Time a small Lua script (EVALSHA, falling
+// back to EVAL once per server) that runs PERSIST and EXISTS atomically,
+// because PERSIST alone cannot tell a missing key from one without expiry;
+// for an expires already past by the local clock, DEL.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
 		return err
@@ -219,7 +196,7 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 // administrative tools, not for request paths.
 //
 // Sessions written or removed while the iteration runs may or may not be
-// yielded. A failure, including sessions.ErrClosed after Close and the
+// yielded. A failure, including [sessions.ErrClosed] after Close and the
 // context's error, is yielded as ("", err) and ends the iteration. No
 // connection is held while the loop body runs.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
@@ -269,7 +246,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 }
 
 // Close marks the Store closed: every later call returns an error wrapping
-// sessions.ErrClosed, and an iteration of List in progress ends with it
+// [sessions.ErrClosed], and an iteration of List in progress ends with it
 // before its next SCAN. Close does not close the go-redis client, which
 // belongs to the caller. Calls already in flight finish normally. Close is
 // safe to call more than once and always returns nil.
@@ -319,12 +296,12 @@ func (s *Store) scanners(ctx context.Context) ([]scanner, error) {
 // context, so that a call that cannot succeed sends nothing.
 func (s *Store) check(ctx context.Context, op, id string) error {
 	if err := sessions.CheckID(id); err != nil {
-		return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
+		return err // it says all there is: no prefix to stack on it
 	}
 	return s.ready(ctx, op)
 }
 
-// ready reports sessions.ErrClosed after Close and the context's error when
+// ready reports [sessions.ErrClosed] after Close and the context's error when
 // ctx is done.
 func (s *Store) ready(ctx context.Context, op string) error {
 	if s.closed.Load() {

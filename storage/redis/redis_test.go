@@ -166,7 +166,7 @@ var idOps = []op{
 func TestInvalidIDsAreRefusedBeforeAnyDial(t *testing.T) {
 	ids := []string{"", "../x", "a/b", `a\b`, ".", "..", "a\x00b", "a b", "%2e%2e", "é", strings.Repeat("a", sessions.MaxIDLength+1), "a*", "a:b"}
 	f := &fakeServer{}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	for _, o := range idOps {
 		for _, id := range ids {
 			err := o.call(t.Context(), s, id)
@@ -189,7 +189,7 @@ func TestInvalidIDsAreRefusedBeforeAnyDial(t *testing.T) {
 func TestFailingWriterSendsNothing(t *testing.T) {
 	boom := errors.New("boom")
 	f := &fakeServer{}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	for _, expires := range []time.Time{{}, time.Now().Add(time.Hour), time.Now().Add(-time.Hour)} {
 		err := s.Write(t.Context(), "id", expires, func(w io.Writer) error {
 			io.WriteString(w, "half")
@@ -206,7 +206,7 @@ func TestFailingWriterSendsNothing(t *testing.T) {
 
 func TestCancelledContextSendsNothing(t *testing.T) {
 	f := &fakeServer{}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	for _, o := range idOps {
@@ -227,7 +227,7 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 func TestCallsAfterCloseFailWithErrClosedAndSendNothing(t *testing.T) {
 	f := &fakeServer{}
 	client := newClient(t, f)
-	s := redis.New(client)
+	s := mustNew(t, client)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
@@ -303,7 +303,7 @@ func TestEachOperationSendsOneCommandOfTheDocumentedShape(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeServer{answer: answerOK}
-			s := redis.New(newClient(t, f), redis.WithPrefix("p:"))
+			s := mustNew(t, newClient(t, f), redis.WithPrefix("p:"))
 			if err := tc.call(t.Context(), s); err != nil {
 				t.Fatalf("call = %v", err)
 			}
@@ -316,7 +316,7 @@ func TestEachOperationSendsOneCommandOfTheDocumentedShape(t *testing.T) {
 
 func TestTouchWithoutExpiryRunsThePersistScriptOnce(t *testing.T) {
 	f := &fakeServer{answer: answerOK}
-	s := redis.New(newClient(t, f), redis.WithPrefix("p:"))
+	s := mustNew(t, newClient(t, f), redis.WithPrefix("p:"))
 	if err := s.Touch(t.Context(), "id1", time.Time{}); err != nil {
 		t.Fatalf("Touch = %v", err)
 	}
@@ -341,7 +341,7 @@ func TestMissingKeysAreErrNotFound(t *testing.T) {
 		}
 		return nil
 	}}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	cases := []struct {
 		name string
 		call func() error
@@ -367,7 +367,7 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 		cmd.SetErr(serverErr)
 		return serverErr
 	}}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	for _, o := range idOps {
 		err := o.call(t.Context(), s, "id")
 		if !errors.Is(err, serverErr) || !strings.HasPrefix(err.Error(), "sessionkit/redis: ") {
@@ -378,7 +378,7 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 
 func TestReadPassesTheContentAndReturnsTheReadersError(t *testing.T) {
 	f := &fakeServer{answer: answerOK}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	var got []byte
 	if err := s.Read(t.Context(), "id", func(r io.Reader) (err error) {
 		got, err = io.ReadAll(r)
@@ -415,7 +415,7 @@ func TestListYieldsOnlyValidIDsUnderThePrefixEachOnce(t *testing.T) {
 		{},
 		{"p:b", "p:bad/id", "p:", "p:c", "pp:d"}, // SCAN may repeat a key
 	})}
-	s := redis.New(newClient(t, f), redis.WithPrefix("p:"), redis.WithScanCount(7))
+	s := mustNew(t, newClient(t, f), redis.WithPrefix("p:"), redis.WithScanCount(7))
 	var ids []string
 	for id, err := range s.List(t.Context()) {
 		if err != nil {
@@ -441,7 +441,7 @@ func TestListEscapesGlobCharactersOfThePrefix(t *testing.T) {
 	}
 	for _, tc := range cases {
 		f := &fakeServer{answer: scanAnswer([][]string{{}})}
-		s := redis.New(newClient(t, f), redis.WithPrefix(tc.prefix))
+		s := mustNew(t, newClient(t, f), redis.WithPrefix(tc.prefix))
 		for _, err := range s.List(t.Context()) {
 			t.Fatalf("List yielded %v", err)
 		}
@@ -453,7 +453,7 @@ func TestListEscapesGlobCharactersOfThePrefix(t *testing.T) {
 
 func TestListStopsWhenTheLoopBreaks(t *testing.T) {
 	f := &fakeServer{answer: scanAnswer([][]string{{"p:a", "p:b"}, {"p:c"}})}
-	s := redis.New(newClient(t, f), redis.WithPrefix("p:"))
+	s := mustNew(t, newClient(t, f), redis.WithPrefix("p:"))
 	for id, err := range s.List(t.Context()) {
 		if err != nil || id != "a" {
 			t.Fatalf("List yielded (%q, %v) first, want (\"a\", nil)", id, err)
@@ -465,32 +465,46 @@ func TestListStopsWhenTheLoopBreaks(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnProgrammingErrors(t *testing.T) {
+// The options policy of docs/storage-authors.md: an invalid option is an
+// error from New, never a panic.
+func TestNewReturnsAnErrorForInvalidOptions(t *testing.T) {
 	client := newClient(t, &fakeServer{})
 	cases := []struct {
-		name string
-		new  func()
+		name   string
+		client goredis.UniversalClient
+		opt    redis.Option
 	}{
-		{"NilClient", func() { redis.New(nil) }},
-		{"EmptyPrefix", func() { redis.New(client, redis.WithPrefix("")) }},
-		{"ZeroScanCount", func() { redis.New(client, redis.WithScanCount(0)) }},
-		{"NegativeScanCount", func() { redis.New(client, redis.WithScanCount(-1)) }},
+		{"NilClient", nil, redis.WithPrefix("p:")},
+		{"EmptyPrefix", client, redis.WithPrefix("")},
+		{"ZeroScanCount", client, redis.WithScanCount(0)},
+		{"NegativeScanCount", client, redis.WithScanCount(-1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("New did not panic")
-				}
-			}()
-			tc.new()
+			s, err := redis.New(tc.client, tc.opt)
+			if err == nil || s != nil {
+				t.Fatalf("New = %v, %v; want an error", s, err)
+			}
+			if !strings.HasPrefix(err.Error(), "sessionkit/redis: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
 		})
 	}
 }
 
+// mustNew is redis.New for options the test knows to be valid.
+func mustNew(t testing.TB, client goredis.UniversalClient, opts ...redis.Option) *redis.Store {
+	t.Helper()
+	s, err := redis.New(client, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestDefaultPrefixIsUsed(t *testing.T) {
 	f := &fakeServer{answer: answerOK}
-	s := redis.New(newClient(t, f))
+	s := mustNew(t, newClient(t, f))
 	if err := s.Invalidate(t.Context(), "id"); err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +550,7 @@ func stalledServer(t *testing.T) string {
 func TestCallsReturnByTheDeadlineOfAStalledServer(t *testing.T) {
 	client := goredis.NewClient(&goredis.Options{Addr: stalledServer(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { client.Close() })
-	s := redis.New(client)
+	s := mustNew(t, client)
 	const timeout = 300 * time.Millisecond
 	calls := append(slices.Clone(idOps), op{"List", func(ctx context.Context, s *redis.Store, _ string) error {
 		for _, err := range s.List(ctx) {

@@ -24,7 +24,7 @@ const clusterNodes = 3
 // When EnvRedisClusterAddrs is set, RedisCluster returns its comma-separated
 // addresses (spaces trimmed, empty entries dropped) and starts nothing; a
 // value with no address in it ends t by the Require rule. Otherwise it starts three containers from
-// EnvRedisImage (default DefaultRedisImage) with host networking, each on
+// EnvRedisImage (default [DefaultRedisImage]) with host networking, each on
 // free loopback ports, joins them with redis-cli --cluster create, waits
 // until every node reports cluster_state:ok, and removes them when t ends.
 //

@@ -32,11 +32,11 @@ const (
 	// EnvPostgresDSN names an existing PostgreSQL database as a DSN. When
 	// set, Postgres returns it and starts nothing.
 	EnvPostgresDSN = "SESSIONKIT_POSTGRES_DSN"
-	// EnvRedisImage is the image Redis containers run; DefaultRedisImage
+	// EnvRedisImage is the image Redis containers run; [DefaultRedisImage]
 	// when unset.
 	EnvRedisImage = "SESSIONKIT_REDIS_IMAGE"
 	// EnvPostgresImage is the image PostgreSQL containers run;
-	// DefaultPostgresImage when unset.
+	// [DefaultPostgresImage] when unset.
 	EnvPostgresImage = "SESSIONKIT_POSTGRES_IMAGE"
 	// EnvRequireServers, when true ("1", "true"; anything strconv.ParseBool
 	// accepts), turns every skip for a missing server into a test failure.
@@ -177,7 +177,19 @@ type spec struct {
 // was created, so that a caller retrying can remove it at once.
 func run(t testing.TB, s spec) (*testcontainers.DockerContainer, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	c, err := start(context.Background(), s, t.Name(), tclog.TestLogger(t))
+	// Registered before the error check: a container that was created but
+	// failed to become ready must be removed too.
+	testcontainers.CleanupContainer(t, c, testcontainers.StopTimeout(stopTimeout))
+	return c, err
+}
+
+// start starts the container described by s, labelled label, and waits
+// until s.ready says the server answers; ctx and startTimeout bound it. It
+// needs no test: removing the container is the caller's job, also on error,
+// when the container is returned too if one was created.
+func start(ctx context.Context, s spec, label string, logger tclog.Logger) (*testcontainers.DockerContainer, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 
 	var port network.Port
@@ -188,8 +200,8 @@ func run(t testing.TB, s spec) (*testcontainers.DockerContainer, error) {
 		}
 	}
 	opts := []testcontainers.ContainerCustomizer{
-		testcontainers.WithLogger(tclog.TestLogger(t)),
-		testcontainers.WithLabels(map[string]string{labelTest: t.Name()}),
+		testcontainers.WithLogger(logger),
+		testcontainers.WithLabels(map[string]string{labelTest: label}),
 		testcontainers.WithWaitStrategyAndDeadline(startTimeout, s.ready),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			if s.shmSize > 0 {
@@ -213,9 +225,6 @@ func run(t testing.TB, s spec) (*testcontainers.DockerContainer, error) {
 	}
 
 	c, err := testcontainers.Run(ctx, s.image, opts...)
-	// Registered before the error check: a container that was created but
-	// failed to become ready must be removed too.
-	testcontainers.CleanupContainer(t, c, testcontainers.StopTimeout(stopTimeout))
 	if err != nil {
 		return c, fmt.Errorf("containers: start %s from image %q: %w", s.what, s.image, err)
 	}

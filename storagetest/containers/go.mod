@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/storagetest/containers
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/containerd/errdefs v1.0.0

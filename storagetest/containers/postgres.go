@@ -29,7 +29,7 @@ const (
 //
 // When EnvPostgresDSN is set, Postgres returns it and starts nothing.
 // Otherwise it starts a container from EnvPostgresImage (default
-// DefaultPostgresImage) with trust authentication, waits until it completes a
+// [DefaultPostgresImage]) with trust authentication, waits until it completes a
 // startup handshake from the host, and removes it when t ends, passed or
 // failed. When no container engine answers or the container cannot start, t
 // is skipped with a message naming the variables, or fails when
@@ -56,7 +56,12 @@ func PostgresServer(t testing.TB) *Server {
 
 func startPostgres(t testing.TB, fixed bool) *Server {
 	t.Helper()
-	s := spec{
+	return startServer(t, postgresSpec(), fixed, postgresDSN)
+}
+
+// postgresSpec is the container of Postgres and PostgresServer.
+func postgresSpec() spec {
+	return spec{
 		what:  "Postgres",
 		image: imageFrom(EnvPostgresImage, DefaultPostgresImage),
 		port:  postgresPort,
@@ -72,7 +77,6 @@ func startPostgres(t testing.TB, fixed bool) *Server {
 		shmSize: postgresShm,
 		ready:   readyWithin(postgresPort, pgReady),
 	}
-	return startServer(t, s, fixed, postgresDSN)
 }
 
 // postgresDSN returns the DSN of the database at hostPort.

@@ -17,7 +17,7 @@ var redisArgs = []string{"--protected-mode", "no", "--save", "", "--appendonly",
 // Redis returns the address (host:port) of a Redis server for t.
 //
 // When EnvRedisAddr is set, Redis returns it and starts nothing. Otherwise it
-// starts a container from EnvRedisImage (default DefaultRedisImage), waits
+// starts a container from EnvRedisImage (default [DefaultRedisImage]), waits
 // until it answers PING, and removes it when t ends, passed or failed. When
 // no container engine answers or the container cannot start, t is skipped
 // with a message naming the variables, or fails when EnvRequireServers is
@@ -33,7 +33,7 @@ func Redis(t testing.TB) string {
 // RedisServer starts a Redis container for t and returns it for fault
 // tests, which stop and pause it. It always starts a container, whatever
 // EnvRedisAddr says, since a test must not stop a server it does not own.
-// The container runs EnvRedisImage (default DefaultRedisImage) without
+// The container runs EnvRedisImage (default [DefaultRedisImage]) without
 // persistence, so data does not survive Stop. When no engine answers or the
 // container cannot start, t is skipped or fails by the Require rule. The
 // container is removed when t ends.
@@ -44,12 +44,16 @@ func RedisServer(t testing.TB) *Server {
 
 func startRedis(t testing.TB, fixed bool) *Server {
 	t.Helper()
-	s := spec{
+	return startServer(t, redisSpec(), fixed, func(hostPort string) string { return hostPort })
+}
+
+// redisSpec is the container of Redis and RedisServer.
+func redisSpec() spec {
+	return spec{
 		what:  "Redis",
 		image: imageFrom(EnvRedisImage, DefaultRedisImage),
 		port:  redisPort,
 		cmd:   append([]string{"redis-server", "--bind", "0.0.0.0"}, redisArgs...),
 		ready: readyWithin(redisPort, pingRedis),
 	}
-	return startServer(t, s, fixed, func(hostPort string) string { return hostPort })
 }

@@ -10,12 +10,14 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// Server is a Redis or PostgreSQL server in a container that a test
-// controls: it can stop, start, pause and unpause the server process to
-// check how a client behaves when the server fails. It is removed when the
-// test that created it ends.
+// Server is a Redis or PostgreSQL server in a container that a test or a
+// program controls: it can stop, start, pause and unpause the server
+// process to check how a client behaves when the server fails. One from
+// RedisServer or PostgresServer is removed when the test that created it
+// ends; one from StartRedis or StartPostgres when its Close is called.
 //
 // Its address does not change across Stop and Start: the server is published
 // on a host port chosen when the Server was created. The methods may be
@@ -28,6 +30,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	paused bool
+	closed bool
 }
 
 // Addr returns where clients reach the server: host:port for Redis, a DSN
@@ -121,25 +124,47 @@ func (s *Server) unpause(ctx context.Context) error {
 // containerID returns the engine's id of the container, for tests.
 func (s *Server) containerID() string { return s.c.GetContainerID() }
 
-// startServer starts the container described by base and returns it as a
-// Server. With fixed set, the server is published on a host port picked
-// here, so that its address survives a stop and start; otherwise the engine
-// picks one. addr turns the published host:port into what Addr returns.
-// Failures end the test by the Require rule.
+// startServer starts the container described by base for t and returns it
+// as a Server, removed when t ends (see newServer). Failures end the test by
+// the Require rule.
 func startServer(t testing.TB, base spec, fixed bool, addr func(hostPort string) string) *Server {
 	t.Helper()
-	host := requireEngine(t, base.what)
+	srv, err := newServer(context.Background(), base, fixed, addr, t.Name(), tclog.TestLogger(t))
+	if err != nil {
+		Require(t, base.what, "%v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*stopTimeout)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("containers: cleanup: %v", err)
+		}
+	})
+	return srv
+}
+
+// newServer starts the container described by base, labelled label, and
+// returns it as a Server; it needs no test, and the caller removes the
+// container with Close. With fixed set, the server is published on a host
+// port picked here, so that its address survives a stop and start;
+// otherwise the engine picks one. addr turns the published host:port into
+// what Addr returns. On error nothing is left running.
+func newServer(ctx context.Context, base spec, fixed bool, addr func(hostPort string) string, label string, logger tclog.Logger) (*Server, error) {
+	host, err := engine(ctx, logger)
+	if err != nil {
+		return nil, fmt.Errorf("no container engine answers: %w", err)
+	}
 	if isLoopback(host) {
 		// Keep test servers (trust authentication, no password) off the
 		// network when the engine is local.
 		base.bindIP = netip.MustParseAddr("127.0.0.1")
 	}
+	terminate := func(c *testcontainers.DockerContainer) {
+		_ = testcontainers.TerminateContainer(c, testcontainers.StopTimeout(stopTimeout))
+	}
 
 	const attempts = 3
-	var (
-		c   *testcontainers.DockerContainer
-		err error
-	)
+	var c *testcontainers.DockerContainer
 	for range attempts {
 		s := base
 		if fixed {
@@ -148,43 +173,57 @@ func startServer(t testing.TB, base spec, fixed bool, addr func(hostPort string)
 			// free, and the retry below covers a conflict.
 			ports, perr := pickPorts(listenHost(s.bindIP), 1)
 			if perr != nil {
-				Require(t, s.what, "%v", perr)
+				return nil, perr
 			}
 			s.hostPort = ports[0]
 		}
-		c, err = run(t, s)
-		if err == nil || !fixed || !isPortConflict(err) {
+		c, err = start(ctx, s, label, logger)
+		if err == nil {
 			break
 		}
-		// Another process took the port between pickPorts and the engine
-		// binding it: free the failed container now and pick again.
-		_ = testcontainers.TerminateContainer(c, testcontainers.StopTimeout(stopTimeout))
+		// A container that was created but did not become ready goes at
+		// once. If another process took the port between pickPorts and the
+		// engine binding it, pick again.
+		terminate(c)
+		if !fixed || !isPortConflict(err) {
+			return nil, err
+		}
 	}
 	if err != nil {
-		Require(t, base.what, "%v", err)
+		return nil, err
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	pctx, cancel := context.WithTimeout(ctx, engineTimeout)
 	defer cancel()
-	p, err := c.MappedPort(ctx, base.port)
+	p, err := c.MappedPort(pctx, base.port)
 	if err != nil {
-		Require(t, base.what, "containers: published port of %s: %v", base.what, err)
+		terminate(c)
+		return nil, fmt.Errorf("containers: published port of %s: %w", base.what, err)
 	}
-	srv := &Server{what: base.what, c: c, addr: addr(net.JoinHostPort(host, p.Port()))}
-	// Runs before the removal registered by run (cleanups run last in,
-	// first out): a paused container must be thawed to stop promptly.
-	t.Cleanup(func() {
-		srv.mu.Lock()
-		defer srv.mu.Unlock()
-		if srv.paused {
-			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			if err := srv.unpause(ctx); err != nil {
-				t.Logf("containers: cleanup: %v", err)
-			}
+	return &Server{what: base.what, c: c, addr: addr(net.JoinHostPort(host, p.Port()))}, nil
+}
+
+// Close removes the server's container, thawing it first if it is paused
+// (a frozen process cannot handle its stop signal; ctx bounds the thaw),
+// and waits for the removal. Servers a test got are removed when the test ends;
+// Close is for those from StartRedis and StartPostgres. Closing a removed
+// server does nothing.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	if s.paused {
+		if err := s.unpause(ctx); err != nil {
+			return err
 		}
-	})
-	return srv
+	}
+	if err := testcontainers.TerminateContainer(s.c, testcontainers.StopTimeout(stopTimeout)); err != nil {
+		return fmt.Errorf("containers: remove %s: %w", s.what, err)
+	}
+	s.closed = true
+	return nil
 }
 
 // listenHost is the address pickPorts listens on to find a port free for

@@ -37,7 +37,7 @@ import (
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/sessionkit/sessionkit/benchmarks"
+	"github.com/sessionkit/sessionkit/benchmarks/internal/bench"
 	"github.com/sessionkit/sessionkit/benchmarks/internal/servers"
 )
 
@@ -80,7 +80,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.IntVar(&c.httpRounds, "http-rounds", 5, "rounds of the HTTP comparison (medians are reported)")
 	fs.DurationVar(&c.httpDuration, "http-duration", 300*time.Millisecond, "time per contender per HTTP round")
 	fs.StringVar(&c.out, "out", "benchmarks/results", "folder the results are written to (relative to the current directory)")
-	fs.StringVar(&c.readme, "readme", "", "a README whose text between "+benchmarks.ReadmeBegin+" and "+benchmarks.ReadmeEnd+" is replaced by the results")
+	fs.StringVar(&c.readme, "readme", "", "a README whose text between "+bench.ReadmeBegin+" and "+bench.ReadmeEnd+" is replaced by the results")
 	fs.BoolVar(&c.verbose, "v", false, "show the container harness's log")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -105,19 +105,19 @@ func run(args []string, stderr io.Writer) int {
 			c.httpDuration = 100 * time.Millisecond
 		}
 	}
-	subjects, err := benchmarks.SelectSubjects(benchmarks.Subjects(), c.backends)
+	subjects, err := bench.SelectSubjects(bench.Subjects(), c.backends)
 	if err == nil && (c.duration <= 0 || c.warmup < 0 || c.minOps < 0 || c.httpRounds < 1 || c.httpDuration <= 0) {
 		err = fmt.Errorf("-duration and -http-duration must be positive, -warmup and -min-ops not negative, -http-rounds at least 1")
 	}
-	opts := benchmarks.MatrixOptions{Run: benchmarks.RunOptions{Duration: c.duration, Warmup: c.warmup, MinOps: c.minOps}}
+	opts := bench.MatrixOptions{Run: bench.RunOptions{Duration: c.duration, Warmup: c.warmup, MinOps: c.minOps}}
 	if err == nil {
-		opts.Workloads, err = benchmarks.ParseWorkloads(c.workloads)
+		opts.Workloads, err = bench.ParseWorkloads(c.workloads)
 	}
 	if err == nil {
-		opts.Sizes, err = benchmarks.ParseSizes(c.sizes)
+		opts.Sizes, err = bench.ParseSizes(c.sizes)
 	}
 	if err == nil {
-		opts.Concurrencies, err = benchmarks.ParseConcurrencies(c.concurrency)
+		opts.Concurrencies, err = bench.ParseConcurrencies(c.concurrency)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionbench: %v\n", err)
@@ -134,8 +134,8 @@ func run(args []string, stderr io.Writer) int {
 	// after an interrupt.
 	needRedis, needPostgres := c.http, false
 	for _, s := range subjects {
-		needRedis = needRedis || s.Needs == benchmarks.RedisServer
-		needPostgres = needPostgres || s.Needs == benchmarks.PostgresServer
+		needRedis = needRedis || s.Needs == bench.RedisServer
+		needPostgres = needPostgres || s.Needs == bench.PostgresServer
 	}
 	var harnessLog func(string, ...any)
 	if c.verbose {
@@ -143,12 +143,15 @@ func run(args []string, stderr io.Writer) int {
 	} else {
 		tclog.SetDefault(quiet{})
 	}
-	h := servers.New(ctx, "sessionbench", harnessLog)
-	defer h.Close()
 	if needRedis || needPostgres {
 		logf("getting servers (Redis: %v, Postgres: %v)", needRedis, needPostgres)
 	}
-	srv := servers.Start(h, needRedis, needPostgres)
+	srv := servers.Start(ctx, "sessionbench", needRedis, needPostgres, harnessLog)
+	defer func() {
+		if err := srv.Close(); err != nil {
+			logf("removing the servers: %v", err)
+		}
+	}()
 	for _, r := range []struct{ what, reason string }{{"Redis", srv.RedisReason}, {"Postgres", srv.PostgresReason}} {
 		if r.reason != "" {
 			logf("%s unavailable: %s", r.what, r.reason)
@@ -162,21 +165,21 @@ func run(args []string, stderr io.Writer) int {
 	opts.RedisReason, opts.PostgresReason = srv.RedisReason, srv.PostgresReason
 	opts.Progress = func(line string) { logf("%s", line) }
 
-	rep := &benchmarks.Report{
+	rep := &bench.Report{
 		Date:          time.Now(),
 		Command:       commandLine(args),
-		Machine:       benchmarks.DescribeMachine(),
+		Machine:       bench.DescribeMachine(),
 		Duration:      c.duration,
 		Warmup:        c.warmup,
 		MinOps:        c.minOps,
-		ClockCost:     benchmarks.ClockCost(),
+		ClockCost:     bench.ClockCost(),
 		Workloads:     opts.Workloads,
 		Sizes:         opts.Sizes,
 		Concurrencies: opts.Concurrencies,
-		Unavailable:   benchmarks.UnavailablePeers(),
+		Unavailable:   bench.UnavailablePeers(),
 	}
 	logf("%d subjects × %d cells of %s + %s warm-up", len(subjects), opts.CellsPerSubject(), c.duration, c.warmup)
-	rep.Results, rep.Skipped, err = benchmarks.RunMatrix(ctx, subjects, opts)
+	rep.Results, rep.Skipped, err = bench.RunMatrix(ctx, subjects, opts)
 	if err != nil {
 		logf("interrupted: %v; nothing written", err)
 		return 1
@@ -195,9 +198,9 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		env := benchmarks.Env{Dir: dir, RedisAddr: srv.RedisAddr}
-		hopts := benchmarks.HTTPOptions{Rounds: c.httpRounds, Duration: c.httpDuration, RedisReason: srv.RedisReason}
-		rep.HTTP, err = benchmarks.RunHTTP(ctx, env, hopts, func(line string) { logf("%s", line) })
+		env := bench.Env{Dir: dir, RedisAddr: srv.RedisAddr}
+		hopts := bench.HTTPOptions{Rounds: c.httpRounds, Duration: c.httpDuration, RedisReason: srv.RedisReason}
+		rep.HTTP, err = bench.RunHTTP(ctx, env, hopts, func(line string) { logf("%s", line) })
 		if err != nil {
 			logf("HTTP comparison: %v", err)
 			return 1
@@ -241,7 +244,7 @@ func run(args []string, stderr io.Writer) int {
 	return status
 }
 
-func isSkipped(skipped []benchmarks.Skipped, name string) bool {
+func isSkipped(skipped []bench.Skipped, name string) bool {
 	for _, s := range skipped {
 		if s.Subject == name {
 			return true
@@ -252,7 +255,7 @@ func isSkipped(skipped []benchmarks.Skipped, name string) bool {
 
 // write writes results.md, results.json and one SVG per workload into
 // out, and the README block when readme is set.
-func write(rep *benchmarks.Report, out, readme string) error {
+func write(rep *bench.Report, out, readme string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -291,20 +294,20 @@ func write(rep *benchmarks.Report, out, readme string) error {
 		return err
 	}
 	var block bytes.Buffer
-	err = rep.WriteReadmeBlock(&block, func(wl benchmarks.Workload) string {
+	err = rep.WriteReadmeBlock(&block, func(wl bench.Workload) string {
 		return filepath.ToSlash(filepath.Join(rel, chartName(wl)))
 	})
 	if err != nil {
 		return err
 	}
-	doc, err = benchmarks.ReplaceBlock(doc, block.Bytes())
+	doc, err = bench.ReplaceBlock(doc, block.Bytes())
 	if err != nil {
 		return fmt.Errorf("%s: %w", readme, err)
 	}
 	return os.WriteFile(readme, doc, 0o644)
 }
 
-func chartName(wl benchmarks.Workload) string { return strings.ToLower(wl.Name) + ".svg" }
+func chartName(wl bench.Workload) string { return strings.ToLower(wl.Name) + ".svg" }
 
 // commandLine reconstructs the command as a user types it from the
 // repository root.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionkit/sessionkit/benchmarks"
+	"github.com/sessionkit/sessionkit/benchmarks/internal/bench"
 )
 
 func TestBadFlagsExitWithStatus2(t *testing.T) {
@@ -32,7 +32,7 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 func TestARunWritesEveryOutput(t *testing.T) {
 	out := t.TempDir()
 	readme := filepath.Join(out, "README.md")
-	os.WriteFile(readme, []byte("# x\n"+benchmarks.ReadmeBegin+"\nold\n"+benchmarks.ReadmeEnd+"\n"), 0o644)
+	os.WriteFile(readme, []byte("# x\n"+bench.ReadmeBegin+"\nold\n"+bench.ReadmeEnd+"\n"), 0o644)
 	var stderr bytes.Buffer
 	args := []string{"-backends", "memory", "-workloads", "Read,Mix90", "-sizes", "128B", "-concurrency", "1,2",
 		"-duration", "3ms", "-warmup", "0s", "-min-ops", "0", "-http=false", "-out", out, "-readme", readme}
@@ -49,7 +49,7 @@ func TestARunWritesEveryOutput(t *testing.T) {
 	if !strings.Contains(string(md), "| **sessionkit/memory** | sessionkit | 2 |") {
 		t.Errorf("results.md lacks the sessionkit/memory row at 2 goroutines:\n%s", md)
 	}
-	var rep benchmarks.Report
+	var rep bench.Report
 	js, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -259,7 +259,7 @@ func TestVersionPrefix(t *testing.T) {
 func TestCookieSafeAndUpperHex(t *testing.T) {
 	for c := range 256 {
 		if got, want := CookieSafe(byte(c)), strings.IndexByte(alphabet, byte(c)) >= 0; got != want {
-			t.Fatalf("CookieSafe(%q) = %v, want %v", c, got, want)
+			t.Fatalf("CookieSafe(%q) = %v, want %v", byte(c), got, want)
 		}
 	}
 	if UpperHex != "0123456789ABCDEF" {

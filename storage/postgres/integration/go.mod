@@ -1,13 +1,13 @@
 module github.com/sessionkit/sessionkit/storage/postgres/integration
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/postgres v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest/containers v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/sessions v0.1.0
+	github.com/sessionkit/sessionkit/storage/postgres v0.1.0
+	github.com/sessionkit/sessionkit/storagetest v0.1.0
+	github.com/sessionkit/sessionkit/storagetest/containers v0.1.0
 )
 
 require (
@@ -69,6 +69,10 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
+// Siblings come from this repository's folders, so that go mod tidy and
+// GOWORK=off builds see the code beside them rather than the last tag.
+// Only the main module's replace directives apply: users of this module
+// get the required versions from the module proxy.
 replace (
 	github.com/sessionkit/sessionkit/sessions => ../../../sessions
 	github.com/sessionkit/sessionkit/storage/postgres => ..

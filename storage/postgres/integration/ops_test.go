@@ -67,7 +67,7 @@ func TestEachOperationIsOnePreparedStatement(t *testing.T) {
 func TestListPaginatesWithoutHoldingAConnection(t *testing.T) {
 	log := &queryLog{}
 	pool := newPool(t, containers.Postgres(t), log, 1)
-	s, _ := newStore(t, pool, postgres.WithSweepInterval(0), postgres.WithBatchSize(10))
+	s, _ := newStore(t, pool, postgres.WithSweepInterval(0), postgres.WithSweepBatch(10))
 	ctx := t.Context()
 	var want []string
 	for i := range 35 {

@@ -38,9 +38,9 @@ func TestDeleteExpiredDeletesInBatchesAndKeepsLiveRows(t *testing.T) {
 	if err != nil || n != 5005 {
 		t.Fatalf("DeleteExpired = %d, %v; want 5005, nil", n, err)
 	}
-	// Batches of DefaultBatchSize: five full ones, then a short last one.
+	// Batches of DefaultSweepBatch: five full ones, then a short last one.
 	if got := log.count("FOR UPDATE SKIP LOCKED"); got != 6 {
-		t.Errorf("DeleteExpired ran %d delete statements for 5005 rows, want 6 batches of at most %d", got, postgres.DefaultBatchSize)
+		t.Errorf("DeleteExpired ran %d delete statements for 5005 rows, want 6 batches of at most %d", got, postgres.DefaultSweepBatch)
 	}
 	if got := countRows(t, pool, table); got != 100 {
 		t.Errorf("%d rows left, want the 100 live ones", got)
@@ -50,10 +50,10 @@ func TestDeleteExpiredDeletesInBatchesAndKeepsLiveRows(t *testing.T) {
 	}
 }
 
-func TestDeleteExpiredHonoursWithBatchSize(t *testing.T) {
+func TestDeleteExpiredHonoursWithSweepBatch(t *testing.T) {
 	log := &queryLog{}
 	pool := newPool(t, containers.Postgres(t), log)
-	s, table := newStore(t, pool, postgres.WithSweepInterval(0), postgres.WithBatchSize(7))
+	s, table := newStore(t, pool, postgres.WithSweepInterval(0), postgres.WithSweepBatch(7))
 	insertRows(t, pool, table, "expired", 21, -time.Hour)
 	log.take()
 	if n, err := s.DeleteExpired(t.Context()); err != nil || n != 21 {

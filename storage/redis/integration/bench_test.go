@@ -25,7 +25,7 @@ func BenchmarkVersusRaw(b *testing.B) {
 	client := newClient(b, containers.Redis(b))
 	prefix := uniquePrefix()
 	b.Cleanup(func() { deleteKeys(b, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix))
+	s := mustNew(b, client, redis.WithPrefix(prefix))
 
 	const nIDs = 1000
 	payload := bytes.Repeat([]byte("s"), 1024)
@@ -146,7 +146,7 @@ func BenchmarkStorage(b *testing.B) {
 	b.Cleanup(func() { client.Close() })
 	storagetest.Benchmark(b, func(tb testing.TB) sessions.Storage {
 		prefix := uniquePrefix()
-		s := redis.New(client, redis.WithPrefix(prefix))
+		s := mustNew(tb, client, redis.WithPrefix(prefix))
 		tb.Cleanup(func() {
 			s.Close()
 			deleteKeys(tb, client, prefix)

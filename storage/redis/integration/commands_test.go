@@ -20,7 +20,7 @@ func TestEachOperationIsOneCommand(t *testing.T) {
 	log := forbidKeysAndFlush(t, client)
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix))
+	s := mustNew(t, client, redis.WithPrefix(prefix))
 	ctx := t.Context()
 
 	// Load the Touch script once, so that the steps below see the steady
@@ -82,7 +82,7 @@ func TestTouchWithoutExpiryTellsMissingFromPersistent(t *testing.T) {
 	client := newClient(t, containers.Redis(t))
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix))
+	s := mustNew(t, client, redis.WithPrefix(prefix))
 	ctx := t.Context()
 	if err := s.Write(ctx, "persistent", time.Time{}, writeString("v")); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestWriteSetsTheExpiryToTheMillisecond(t *testing.T) {
 	client := newClient(t, containers.Redis(t))
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix))
+	s := mustNew(t, client, redis.WithPrefix(prefix))
 	ctx := t.Context()
 	at := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(999 * time.Microsecond)
 	if err := s.Write(ctx, "id", at, writeString("v")); err != nil {
@@ -141,8 +141,8 @@ func TestPrefixesIsolateStores(t *testing.T) {
 	// match the foreign key base+"1:x" below.
 	pa, pb := base+"a:", base+"[1]:"
 	t.Cleanup(func() { deleteKeys(t, client, base) })
-	a := redis.New(client, redis.WithPrefix(pa))
-	b := redis.New(client, redis.WithPrefix(pb))
+	a := mustNew(t, client, redis.WithPrefix(pa))
+	b := mustNew(t, client, redis.WithPrefix(pb))
 
 	for _, id := range []string{"shared", "only-a"} {
 		if err := a.Write(ctx, id, time.Now().Add(time.Hour), writeString("a")); err != nil {
@@ -189,7 +189,7 @@ func TestListScansEveryMasterOfACluster(t *testing.T) {
 	forbidKeysAndFlush(t, client)
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix), redis.WithScanCount(10))
+	s := mustNew(t, client, redis.WithPrefix(prefix), redis.WithScanCount(10))
 	ctx := t.Context()
 	var want []string
 	for range 300 {

@@ -77,7 +77,7 @@ func TestConditionalWritesAreOneSet(t *testing.T) {
 	client.AddHook(log)
 	prefix := uniquePrefix()
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
-	s := redis.New(client, redis.WithPrefix(prefix))
+	s := mustNew(t, client, redis.WithPrefix(prefix))
 	ctx := t.Context()
 	key := prefix + "id"
 	exp := time.Now().Add(time.Hour)
@@ -146,7 +146,7 @@ func TestCacheKeepsLoadedValuesAfterReopen(t *testing.T) {
 	t.Cleanup(func() { deleteKeys(t, client, prefix) })
 	const n, reads = 100, 10
 	ctx := t.Context()
-	before := redis.New(client, redis.WithPrefix(prefix))
+	before := mustNew(t, client, redis.WithPrefix(prefix))
 	for i := range n {
 		if err := before.Write(ctx, fmt.Sprintf("s-%03d", i), time.Now().Add(time.Hour), writeString(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func TestCacheKeepsLoadedValuesAfterReopen(t *testing.T) {
 	}
 	before.Close()
 
-	c := cache.New(redis.New(client, redis.WithPrefix(prefix)))
+	c := cache.New(mustNew(t, client, redis.WithPrefix(prefix)))
 	defer c.Close()
 	for range reads {
 		for i := range n {

@@ -113,7 +113,7 @@ func faultSetup(t *testing.T) (*containers.Server, *redis.Store, *goredis.Client
 	srv := containers.RedisServer(t)
 	baseline := len(driverGoroutines())
 	client := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
-	s := redis.New(client)
+	s := mustNew(t, client)
 	if err := roundTrip(t.Context(), s); err != nil {
 		t.Fatalf("the Store does not work before the fault: %v", err)
 	}
@@ -164,7 +164,7 @@ func TestLeakCheckSeesADialingPool(t *testing.T) {
 	l.Close()
 	baseline := len(driverGoroutines())
 	client := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true, PoolSize: 1})
-	s := redis.New(client)
+	s := mustNew(t, client)
 	seen := false
 	for i := 0; i < 50 && !seen; i++ {
 		roundTrip(t.Context(), s)

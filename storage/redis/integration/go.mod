@@ -4,11 +4,11 @@ go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionkit/sessionkit/sessions v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/cache v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storage/redis v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/storagetest/containers v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/sessions v0.1.0
+	github.com/sessionkit/sessionkit/storage/cache v0.1.0
+	github.com/sessionkit/sessionkit/storage/redis v0.1.0
+	github.com/sessionkit/sessionkit/storagetest v0.1.0
+	github.com/sessionkit/sessionkit/storagetest/containers v0.1.0
 )
 
 require (
@@ -64,6 +64,10 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
+// Siblings come from this repository's folders, so that go mod tidy and
+// GOWORK=off builds see the code beside them rather than the last tag.
+// Only the main module's replace directives apply: users of this module
+// get the required versions from the module proxy.
 replace (
 	github.com/sessionkit/sessionkit/sessions => ../../../sessions
 	github.com/sessionkit/sessionkit/storage/cache => ../../cache

@@ -57,6 +57,16 @@ func newClusterClient(t testing.TB, addrs []string) *goredis.ClusterClient {
 	return c
 }
 
+// mustNew is redis.New for options the test knows to be valid.
+func mustNew(t testing.TB, client goredis.UniversalClient, opts ...redis.Option) *redis.Store {
+	t.Helper()
+	s, err := redis.New(client, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // runSuite runs storagetest.Run on client: each store gets its own prefix
 // on the shared client, and its keys are deleted when its test ends. A
 // reopened store is a new Store over the same prefix, as a restarted
@@ -64,7 +74,7 @@ func newClusterClient(t testing.TB, addrs []string) *goredis.ClusterClient {
 func runSuite(t *testing.T, client goredis.UniversalClient) {
 	var prefixes sync.Map // *redis.Store -> its prefix
 	open := func(t *testing.T, prefix string) sessions.Storage {
-		s := redis.New(client, redis.WithPrefix(prefix))
+		s := mustNew(t, client, redis.WithPrefix(prefix))
 		prefixes.Store(s, prefix)
 		t.Cleanup(func() { s.Close() })
 		return s

@@ -1,4 +1,4 @@
-package benchmarks
+package bench
 
 import (
 	"bytes"
@@ -77,7 +77,10 @@ func sessionkitSubjects() []Subject {
 				if err != nil {
 					return nil, err
 				}
-				st := redis.New(client, redis.WithPrefix(prefix))
+				st, err := redis.New(client, redis.WithPrefix(prefix))
+				if err != nil {
+					return nil, errors.Join(err, client.Close())
+				}
 				return storageStore(st, func() error {
 					return errors.Join(st.Close(), closeRedis(client, prefix))
 				}), nil
@@ -92,7 +95,10 @@ func sessionkitSubjects() []Subject {
 				if err != nil {
 					return nil, err
 				}
-				st := redis.New(client, redis.WithPrefix(prefix))
+				st, err := redis.New(client, redis.WithPrefix(prefix))
+				if err != nil {
+					return nil, errors.Join(err, client.Close())
+				}
 				c := cache.New(st, cache.WithMaxBytes(cacheMaxBytes))
 				return storageStore(c, func() error {
 					return errors.Join(c.Close(), st.Close(), closeRedis(client, prefix))

@@ -1,4 +1,4 @@
-// Package benchmarks compares sessionkit's storage backends with the
+// Package bench compares sessionkit's storage backends with the
 // drivers they are built on and with other libraries' session stores, and
 // sessionkit's HTTP middleware with gorilla/sessions and scs, so that users
 // can choose a backend per deployment on their own hardware. The
@@ -62,4 +62,4 @@
 // skipped with the reason, and a failing cell is reported as failed, never
 // dropped. The numbers are only as quiet as the machine: compare ratios
 // within one run, not absolute numbers across runs.
-package benchmarks
+package bench

@@ -1,4 +1,4 @@
-package benchmarks_test
+package bench_test
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/sessionkit/sessionkit/benchmarks"
+	"github.com/sessionkit/sessionkit/benchmarks/internal/bench"
 )
 
 func ExampleHistogram() {
-	var h benchmarks.Histogram
+	var h bench.Histogram
 	for i := 1; i <= 1000; i++ {
 		h.Record(time.Duration(i) * time.Microsecond)
 	}
@@ -24,10 +24,10 @@ func ExampleHistogram() {
 
 func ExampleRatio() {
 	// sessionkit/redis did 18,000 ops/s where raw go-redis did 20,000.
-	r, ok := benchmarks.Ratio(18_000, 20_000)
+	r, ok := bench.Ratio(18_000, 20_000)
 	fmt.Printf("%.2f× %v\n", r, ok)
 	// A missing baseline gives no ratio, rather than zero or infinity.
-	_, ok = benchmarks.Ratio(18_000, 0)
+	_, ok = bench.Ratio(18_000, 0)
 	fmt.Println(ok)
 	// Output:
 	// 0.90× true
@@ -35,7 +35,7 @@ func ExampleRatio() {
 }
 
 func ExampleSelectSubjects() {
-	subjects, err := benchmarks.SelectSubjects(benchmarks.Subjects(), "bolt,scs/memstore")
+	subjects, err := bench.SelectSubjects(bench.Subjects(), "bolt,scs/memstore")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,22 +51,22 @@ func ExampleSelectSubjects() {
 // Run measures one cell on one store; RunMatrix does it for every cell
 // and subject, as the sessionbench command does.
 func ExampleRun() {
-	subjects, _ := benchmarks.SelectSubjects(benchmarks.Subjects(), "sessionkit/memory")
-	st, err := subjects[0].Open(context.Background(), benchmarks.Env{Dir: os.TempDir()})
+	subjects, _ := bench.SelectSubjects(bench.Subjects(), "sessionkit/memory")
+	st, err := subjects[0].Open(context.Background(), bench.Env{Dir: os.TempDir()})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer st.Close()
 
-	size := benchmarks.Sizes[1] // 4KiB
-	ids, payload := benchmarks.IDs(size), benchmarks.Payload(size.Bytes)
-	if err := benchmarks.Populate(context.Background(), st, ids, payload, time.Now().Add(time.Hour)); err != nil {
+	size := bench.Sizes[1] // 4KiB
+	ids, payload := bench.IDs(size), bench.Payload(size.Bytes)
+	if err := bench.Populate(context.Background(), st, ids, payload, time.Now().Add(time.Hour)); err != nil {
 		log.Fatal(err)
 	}
-	cell := benchmarks.Cell{Workload: benchmarks.Workloads[2], Size: size, Concurrency: 8}
-	m, err := benchmarks.Run(context.Background(), st, cell, ids, payload, benchmarks.RunOptions{Duration: 100 * time.Millisecond})
+	cell := bench.Cell{Workload: bench.Workloads[2], Size: size, Concurrency: 8}
+	m, err := bench.Run(context.Background(), st, cell, ids, payload, bench.RunOptions{Duration: 100 * time.Millisecond})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s: %s ops/s, p99 %s\n", cell, benchmarks.FormatRate(m.OpsPerSec), benchmarks.FormatDuration(m.P99))
+	fmt.Printf("%s: %s ops/s, p99 %s\n", cell, bench.FormatRate(m.OpsPerSec), bench.FormatDuration(m.P99))
 }
