@@ -150,7 +150,8 @@ func ID[T any](ctx context.Context) (string, error) {
 
 // Invalidate removes the server-side session id of type T from the storage
 // at once, for example to log a user out of their other devices (the
-// application keeps the list of a user's ids). If id is the current
+// application keeps the list of a user's ids, or lists the storage's keys
+// and uses [InvalidateKey]). If id is the current
 // session's own id, the current session is also cleared as by [Clear]. It
 // returns an error wrapping [ErrInvalidID] for a malformed id, the
 // storage's error, or an error for a client-side session, whose values
@@ -167,15 +168,104 @@ func Invalidate[T any](ctx context.Context, id string) error {
 	if err := CheckID(id); err != nil {
 		return err
 	}
-	if err := s.p.storage.Invalidate(ctx, id); err != nil {
+	return s.invalidateKey(ctx, s.p.key(id), func() bool { return s.server.id == id || s.carriesID(id) })
+}
+
+// KeyOf returns the storage key under which m keeps the server-side session
+// id of type T: for tools and tests that look at a storage directly, since
+// no storage holds a raw id. It returns an error wrapping
+// [ErrNotRegistered] when m has no provider of T, one wrapping
+// [ErrInvalidID] for a malformed id, and an error for a client-side
+// session, which has no key.
+func KeyOf[T any](m *Manager, id string) (string, error) {
+	i := m.find(typeOf[T]())
+	if i < 0 {
+		return "", fmt.Errorf("%w: %v", ErrNotRegistered, typeOf[T]())
+	}
+	p := m.providers[i].base()
+	if p.storage == nil {
+		return "", fmt.Errorf("sessions: %s %q is kept client-side and has no key", p.kind, p.name)
+	}
+	if err := CheckID(id); err != nil {
+		return "", err
+	}
+	return p.key(id), nil
+}
+
+// Key returns the storage key of the server-side session of type T: what
+// the storage holds it under, and what a listing of the storage yields for
+// it. A key is derived from the id and the provider ([Storage] keys are
+// never raw ids), so it cannot be used as a cookie or header value; it
+// serves to tell the current session apart in a listing and to end a
+// listed session with [InvalidateKey]. Key returns [ErrNoSession] when
+// there is no session, and an error for a client-side session.
+func Key[T any](ctx context.Context) (string, error) {
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return "", err
+	}
+	defer s.st.mu.Unlock()
+	if s.p.storage == nil {
+		return "", fmt.Errorf("sessions: %s %q is kept client-side and has no key", s.p.kind, s.p.name)
+	}
+	if err := s.current(ctx); err != nil {
+		return "", err
+	}
+	return s.p.key(s.server.id), nil
+}
+
+// InvalidateKey is [Invalidate] for a session named by its storage key, as
+// a listing of the storage yields it or [Key] returns it: it removes that
+// entry from the storage at once, and if it is the current session's, the
+// current session is also cleared as by [Clear]. The application must
+// check that the entry is one the user may end. It returns an error
+// wrapping [ErrInvalidID] for a malformed key, the storage's error, or an
+// error for a client-side session.
+func InvalidateKey[T any](ctx context.Context, key string) error {
+	s, err := lookup[T](ctx)
+	if err != nil {
+		return err
+	}
+	defer s.st.mu.Unlock()
+	if s.p.storage == nil {
+		return fmt.Errorf("sessions: %s %q is kept client-side; its values cannot be invalidated", s.p.kind, s.p.name)
+	}
+	if err := CheckID(key); err != nil {
+		return err
+	}
+	return s.invalidateKey(ctx, key, func() bool { return s.carriesKey(key) })
+}
+
+// invalidateKey removes key from the storage and, when current says it is
+// the session of this request, clears that session too. The caller holds
+// the request's lock.
+func (s *slot[T]) invalidateKey(ctx context.Context, key string, current func() bool) error {
+	if err := s.p.storage.Invalidate(ctx, key); err != nil {
 		return fmt.Errorf("sessions: invalidate %s %q: %w", s.p.kind, s.p.name, err)
 	}
-	if s.st.phase == open && (s.server.id == id || s.carriesID(id)) {
+	if s.st.phase == open && current() {
 		s.forgetSession()
 		var zero T
 		s.value = zero
 	}
 	return nil
+}
+
+// carriesKey reports whether the session's current id, or an id the
+// request carries for it, is stored under key.
+func (s *session) carriesKey(key string) bool {
+	if s.server.id != "" && s.p.key(s.server.id) == key {
+		return true
+	}
+	in := s.p.incoming(s.st.r)
+	for raw, ok := in.next(); ok; raw, ok = in.next() {
+		if v, reason := s.p.decodeWire(raw); reason == "" {
+			if id, _, ok := splitID(v); ok && s.p.key(id) == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // carriesID reports whether the request carries id for this session.

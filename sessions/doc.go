@@ -13,8 +13,8 @@
 //     a [Storage] under that id.
 //
 // Handlers wrapped by [Manager.Handler] reach the sessions through the
-// request context with [Get], [Set], [Clear], [GetOrSet], [Renew], [ID] and
-// [Invalidate]:
+// request context with [Get], [Set], [Clear], [GetOrSet], [Renew], [ID],
+// [Invalidate], [Key] and [InvalidateKey]:
 //
 //	m, err := sessions.New(
 //		sessions.Cookie[Login]("LOGIN", sessions.WithStorage(store)),
@@ -42,7 +42,8 @@
 // "no session" ([ErrNoSession]), never a server error, and the stale cookie
 // is cleared in the response. Values over their bound ([MaxCookieSize],
 // [WithHeaderLimit]) are refused before anything decodes them, and of
-// several same-name cookies the first that verifies is used. A storage failure is different: Get returns it,
+// several same-name cookies the first that verifies is used. A storage
+// failure is different: Get returns it,
 // so a handler can tell "not logged in" from "store down". An id the storage
 // does not know is never adopted: Set on a session without a known id makes
 // a new one, and Renew replaces the id and removes the old one (call it on
@@ -61,24 +62,46 @@
 // cannot be replayed after its lifetime. The cookie's Max-Age is the time
 // that remains.
 //
+// # Nothing ended comes back
+//
+// A session that ended (cleared, renewed away, invalidated from another
+// device, expired) never comes back, whatever requests were in flight,
+// when its storage has [ConditionalWriter]: a new id is created only if it
+// is absent, a changed or slid session is replaced only while it is live,
+// and a renewed-away id is ended only if it was still live, so that of two
+// concurrent Renews only one keeps a successor. A change that finds its
+// session ended is dropped, the response clears the cookie or header, and
+// the provider's error handler receives [ErrSessionEnded] (the default
+// logs it at info level and lets the response go on). Over a storage
+// without ConditionalWriter the writes are unconditional, and a request in
+// flight can write an ended session back.
+//
 // # Storages
 //
 // [Storage] is a streaming contract; [ByteStorage], adapted with
 // [FromBytes], is the simple form for stores of whole byte slices. Backends
-// implement the optional [Toucher], [Lister], [Sweeper] and [io.Closer]
-// where they can. Ids are 1 to 128 characters of [A-Za-z0-9_-] ([CheckID]);
-// [NewID] makes 32 random bytes as lowercase hex. The storagetest module checks a Storage against
+// implement the optional [Toucher], [ConditionalWriter], [ExpiryReader],
+// [Lister], [Sweeper] and [io.Closer] where they can; [Compose] builds a
+// wrapper that offers exactly the capabilities of what it wraps. Ids are 1
+// to 128 characters of [A-Za-z0-9_-] ([CheckID]); [NewID] makes 32 random
+// bytes as lowercase hex. The storagetest module checks a Storage against
 // the contract; the storage modules (memory, directory, cache, bolt, redis,
 // postgres) are ready-made backends.
+//
+// No storage holds a raw id: the middleware keeps a session under a key
+// derived from the provider's transport and name and the id (a SHA-256, 43
+// characters of the id alphabet; [KeyOf]). Providers that share a storage
+// therefore never share entries, and a dump or a listing of a storage holds
+// nothing that works as a cookie. What a listing yields ends a session
+// through [InvalidateKey]; [Key] tells the current session's.
 //
 // # Serializers and transformers
 //
 // Compact is the default serializer: a compact, cookie-safe encoding of Go
-// values, positional and prefixed with a fingerprint of the type's shape (its
-// grammar is documented on Compact). Changing a session struct therefore
-// turns the sessions written before the change into "no session": users log
-// in again rather than get a value decoded into the wrong fields. JSON uses
-// encoding/json. Any Serializer works.
+// values whose struct fields are keyed by name or `session` tag, so that
+// sessions survive a deploy that adds, removes, reorders or retypes fields
+// (a retyped field reads as zero, never as a wrong value; see Compact).
+// JSON uses encoding/json. Any Serializer works.
 //
 // Transformers run in order on write and in reverse on read, and bind the
 // session's transport and name. Every value they refuse fails with

@@ -45,4 +45,12 @@ var (
 	// sessions could not be committed; the error handler has already
 	// answered the request and the handler's own output is discarded.
 	ErrCommitFailed = errors.New("sessions: session commit failed")
+
+	// ErrSessionEnded is what a provider's error handler receives when a
+	// commit finds that the session the request changed or renewed ended
+	// meanwhile, by a concurrent logout, Renew or Invalidate: the change is
+	// dropped rather than allowed to bring the session back, and the
+	// response clears the cookie or header. The default handler logs it at
+	// info level and lets the response go on.
+	ErrSessionEnded = errors.New("sessions: session ended while the request ran")
 )

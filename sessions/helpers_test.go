@@ -214,3 +214,6 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 	}
 	return false
 }
+
+// loginKey is the storage key of the LOGIN cookie session id.
+func loginKey(id string) string { return sessions.StorageKey("cookie", "LOGIN", id) }

@@ -188,8 +188,8 @@ func TestSwitchingProtocolsCommits(t *testing.T) {
 			renewed = ck.Value
 		}
 	}
-	if renewed == "" || renewed == old || !store.has(renewed) {
-		t.Fatalf("the 101 carried LOGIN=%q (stored %v); want the renewed id", renewed, store.has(renewed))
+	if renewed == "" || renewed == old || !store.has(loginKey(renewed)) {
+		t.Fatalf("the 101 carried LOGIN=%q (stored %v); want the renewed id", renewed, store.has(loginKey(renewed)))
 	}
 	if err := <-lateErr; !errors.Is(err, sessions.ErrTooLate) {
 		t.Fatalf("Set after the 101 = %v; want ErrTooLate", err)
@@ -226,8 +226,8 @@ func TestFailedCommitKeepsEveryProvidersSessions(t *testing.T) {
 	if rec := c.get("/elevate"); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d; want the failed commit's 500", rec.Code)
 	}
-	if c.cookies["LOGIN"] != old || !logins.has(old) {
-		t.Fatalf("after a failed commit the client has LOGIN %q and the storage has the old id: %v; want the old session intact", c.cookies["LOGIN"], logins.has(old))
+	if c.cookies["LOGIN"] != old || !logins.has(loginKey(old)) {
+		t.Fatalf("after a failed commit the client has LOGIN %q and the storage has the old id: %v; want the old session intact", c.cookies["LOGIN"], logins.has(loginKey(old)))
 	}
 	if err := bodyErr(c.get("/me")); err != "" {
 		t.Fatalf("the user was logged out by another provider's failure: %s", err)

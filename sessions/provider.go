@@ -49,6 +49,8 @@ type providerBase struct {
 	clearLine    string      // the whole Set-Cookie line that clears the cookie
 	vary         string      // the request header responses depend on
 	storage      Storage
+	cond         ConditionalWriter // storage's, when it has one
+	keyPrefix    string            // what the storage keys of this provider hash first
 	transformers []Transformer
 	identity     func(*http.Request) string
 	lifetime     int64 // seconds
@@ -136,6 +138,8 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		p.vary = p.name
 	}
 	p.bound = kind.String() + " " + p.name
+	p.keyPrefix = keyPrefix(kind, p.name)
+	p.cond, _ = c.storage.(ConditionalWriter)
 	if n := len(p.transformers); n > 0 {
 		switch p.transformers[n-1].(type) {
 		case *macTransformer, *encTransformer, *digestTransformer:

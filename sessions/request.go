@@ -104,6 +104,13 @@ func (st *requestState) commit() bool {
 	if err != nil {
 		st.phase = failed
 	}
+	var ended *session
+	if err == nil {
+		ended = st.firstEnded()
+		if ended != nil && ended.p.errorHandler != nil {
+			st.phase = failed // the error handler answers
+		}
+	}
 	st.mu.Unlock()
 	if err != nil {
 		// Outside the lock: an error handler may call Get or Clear (which
@@ -111,6 +118,36 @@ func (st *requestState) commit() bool {
 		st.fail(p, err)
 		return false
 	}
+	if ended != nil {
+		return st.reportEnded(ended)
+	}
+	return true
+}
+
+// firstEnded returns the first session the commit found ended meanwhile.
+func (st *requestState) firstEnded() *session {
+	for _, sl := range st.slots {
+		if sl != nil && sl.core().ended {
+			return sl.core()
+		}
+	}
+	return nil
+}
+
+// reportEnded tells of a session that the commit found ended: its change
+// was dropped, which is the session's promise and not a failure, so by
+// default the response goes on (with the cookie or header cleared) and the
+// event is logged at info level. A provider's own error handler receives
+// an error wrapping ErrSessionEnded and answers the request instead.
+func (st *requestState) reportEnded(s *session) bool {
+	p := s.p
+	err := fmt.Errorf("sessions: commit %s %q: %w", p.kind, p.name, ErrSessionEnded)
+	if p.errorHandler != nil {
+		p.errorHandler(st.w, st.r, err)
+		return false
+	}
+	p.log().LogAttrs(st.r.Context(), slog.LevelInfo, "sessions: a change was dropped: the session ended while the request ran",
+		slog.String("session", p.name))
 	return true
 }
 
@@ -156,10 +193,17 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		}
 		edits = append(edits, e)
 	}
-	for _, sl := range st.slots {
+	for i, sl := range st.slots {
 		if sl != nil {
-			if err := sl.core().finish(base); err != nil {
+			ended, err := sl.core().finish(base)
+			if err != nil {
 				return sl.core().p, err
+			}
+			if ended {
+				// A concurrent Renew or logout ended the session first:
+				// the client keeps what it has, which is either that
+				// Renew's successor or an id that no longer works.
+				edits[i] = headerEdit{}
 			}
 		}
 	}

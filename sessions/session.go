@@ -33,6 +33,7 @@ type session struct {
 	raw      string // the serialized value, when present
 	t        times  // when present
 	stale    bool   // the request carried only refused values: clear them
+	ended    bool   // the commit found the session ended meanwhile: dropped, cleared, reported
 	read     bool   // the response depends on what the request carried
 
 	client clientSide
@@ -103,9 +104,10 @@ type keeping interface {
 	// bound is refused by Set and Renew, not at commit.
 	prepare(s *session) error
 	// stage performs the commit's storage writes and returns the header
-	// edit; finish then performs its invalidations.
+	// edit; finish then performs its invalidations, and reports whether it
+	// found the session ended, in which case nothing is to be sent for it.
 	stage(cc *commitContext, s *session) (headerEdit, error)
-	finish(cc *commitContext, s *session) error
+	finish(cc *commitContext, s *session) (ended bool, err error)
 }
 
 // opened is a value open accepted.
@@ -225,8 +227,15 @@ func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
 }
 
 // finish performs the commit's invalidations, after every provider's
-// writes succeeded.
-func (s *session) finish(cc *commitContext) error { return s.keep.finish(cc, s) }
+// writes succeeded. It reports whether the session turned out to have
+// ended, and marks it so.
+func (s *session) finish(cc *commitContext) (bool, error) {
+	ended, err := s.keep.finish(cc, s)
+	if ended {
+		s.ended = true
+	}
+	return ended, err
+}
 
 func (s *session) maybeRefresh(cc *commitContext, d decoder) {
 	now := s.st.unix()
@@ -322,15 +331,16 @@ func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
 	return headerEdit{op: sendClear}, nil
 }
 
-func (*clientSide) finish(*commitContext, *session) error { return nil }
+func (*clientSide) finish(*commitContext, *session) (bool, error) { return false, nil }
 
 // serverSide keeps the value in the provider's storage under an id; only
 // the id travels (with the session's times as a hint when it has an idle
 // timeout).
 type serverSide struct {
-	id         string   // the current id, when present
-	stored     bool     // id exists in the storage: the request carried it and it was read
-	invalidate []string // ids to remove once every provider's writes succeeded
+	id          string   // the current id, when present
+	stored      bool     // id exists in the storage: the request carried it and it was read
+	renewedFrom string   // the stored id a Renew replaced: ended at commit, only if still live
+	invalidate  []string // ids to remove once every provider's writes succeeded
 }
 
 // splitID splits what a server-side session carries into its id and the
@@ -366,7 +376,7 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 		return opened{}, "invalid id", nil
 	}
 	var b strings.Builder
-	err := s.p.storage.Read(ctx, id, func(r io.Reader) error {
+	err := s.p.storage.Read(ctx, s.p.key(id), func(r io.Reader) error {
 		_, err := io.Copy(&b, r)
 		return err
 	})
@@ -409,6 +419,10 @@ func (sv *serverSide) forget(s *session) {
 	if sv.stored {
 		sv.invalidate = append(sv.invalidate, sv.id)
 	}
+	if sv.renewedFrom != "" {
+		sv.invalidate = append(sv.invalidate, sv.renewedFrom)
+		sv.renewedFrom = ""
+	}
 }
 
 // needsID: a server-side session keeps its id across Sets, but only an id
@@ -420,7 +434,7 @@ func (sv *serverSide) needsID(s *session, renewing bool) bool {
 
 func (sv *serverSide) adopt(_ *session, id string, renewing bool) {
 	if renewing && sv.stored {
-		sv.invalidate = append(sv.invalidate, sv.id)
+		sv.renewedFrom = sv.id
 	}
 	sv.id, sv.stored = id, false
 }
@@ -449,7 +463,11 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 		if err != nil {
 			return headerEdit{}, err
 		}
-		if err := sv.write(s.storageCtx(cc), s); err != nil {
+		switch err := sv.write(s.storageCtx(cc), s); {
+		case errors.Is(err, errEnded):
+			s.endedMeanwhile()
+			return headerEdit{op: sendClear}, nil
+		case err != nil:
 			return headerEdit{}, err
 		}
 		sv.stored = true
@@ -462,16 +480,46 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 }
 
 // write stores the session's entry: its creation time, then its value.
+// With a storage that writes conditionally, a new id is created only if
+// absent (an id a custom generator repeats never overwrites another
+// session: the commit fails with ErrExists), and a stored one is replaced
+// only while it is live, or write returns errEnded: a concurrent logout,
+// Renew or Invalidate has ended the session, and it must not come back.
+// Without one, the write is an unconditional replace, which can do exactly
+// that.
 func (sv *serverSide) write(ctx context.Context, s *session) error {
 	var head [16]byte
 	entry := append(appendUnix(head[:0], s.t.created), '.')
-	return s.p.storage.Write(ctx, sv.id, time.Unix(s.p.end(s.t), 0), func(w io.Writer) error {
+	key, expires := s.p.key(sv.id), time.Unix(s.p.end(s.t), 0)
+	content := func(w io.Writer) error {
 		if _, err := w.Write(entry); err != nil {
 			return err
 		}
 		_, err := io.WriteString(w, s.raw)
 		return err
-	})
+	}
+	switch {
+	case s.p.cond == nil:
+		return s.p.storage.Write(ctx, key, expires, content)
+	case sv.stored:
+		err := s.p.cond.Replace(ctx, key, expires, content)
+		if errors.Is(err, ErrNotFound) {
+			return errEnded
+		}
+		return err
+	}
+	return s.p.cond.Create(ctx, key, expires, content)
+}
+
+// errEnded is what write returns when the session it replaces has ended.
+var errEnded = fmt.Errorf("sessions: replace: %w", ErrSessionEnded)
+
+// endedMeanwhile records that the session ended while the request ran: the
+// change is dropped and the cookie or header cleared.
+func (s *session) endedMeanwhile() {
+	s.ended = true
+	s.presence, s.raw, s.t = absent, "", times{}
+	s.server.id, s.server.stored = "", false
 }
 
 // refresh moves the expiry of an unchanged session. Failures are logged
@@ -487,15 +535,16 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 		return headerEdit{}
 	}
 	if t, ok := s.p.storage.(Toucher); ok {
-		err = t.Touch(ctx, sv.id, time.Unix(s.p.end(s.t), 0))
+		err = t.Touch(ctx, s.p.key(sv.id), time.Unix(s.p.end(s.t), 0))
 	} else {
-		// Without Toucher the entry is rewritten with the data just read.
+		// Without Toucher the entry is rewritten with the data just read,
+		// only if it is still live where the storage can tell.
 		err = sv.write(ctx, s)
 	}
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound) || errors.Is(err, errEnded):
 		// Gone since it was read: the session ended.
-		s.debug("unknown or expired id")
+		s.endedMeanwhile()
 		return headerEdit{op: sendClear}
 	case err != nil:
 		s.t = old
@@ -505,14 +554,40 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 	return s.valueEdit(wire)
 }
 
-func (sv *serverSide) finish(cc *commitContext, s *session) error {
+func (sv *serverSide) finish(cc *commitContext, s *session) (bool, error) {
+	ctx := s.storageCtx(cc)
+	if old := sv.renewedFrom; old != "" {
+		sv.renewedFrom = ""
+		if s.p.cond != nil {
+			// The renewed-away id ends only if it is still live: of two
+			// concurrent Renews, or a Renew racing a logout, exactly one
+			// ends it, and the others must not leave a successor behind.
+			err := s.p.cond.Replace(ctx, s.p.key(old), endedLongAgo, func(io.Writer) error { return nil })
+			switch {
+			case errors.Is(err, ErrNotFound):
+				if err := s.p.storage.Invalidate(ctx, s.p.key(sv.id)); err != nil {
+					return false, err
+				}
+				s.presence, s.raw, s.t = absent, "", times{}
+				sv.id, sv.stored = "", false
+				return true, nil
+			case err != nil:
+				return false, err
+			}
+		}
+		sv.invalidate = append(sv.invalidate, old)
+	}
 	for _, id := range sv.invalidate {
 		if id == sv.id {
 			continue // renewed back or kept: the current id stays
 		}
-		if err := s.p.storage.Invalidate(s.storageCtx(cc), id); err != nil {
-			return err
+		if err := s.p.storage.Invalidate(ctx, s.p.key(id)); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
+
+// endedLongAgo is the expiry that ends an entry through Replace: long past
+// by any clock, and not the zero Time, which means "never".
+var endedLongAgo = time.Unix(1, 0)

@@ -10,10 +10,12 @@ import (
 // Storage keeps server-side session data by id. It is the contract every
 // backend implements and the storagetest package checks.
 //
-// Ids reaching a Storage have passed [CheckID] in the middleware, but a Storage
-// must check them again itself (with CheckID) and return an error wrapping
-// [ErrInvalidID] before it touches disk or network: storages are also called
-// directly by applications.
+// The ids a Storage sees from the middleware are storage keys, never the
+// ids that travel in cookies: a hash of the provider and the session id,
+// 43 characters of the id alphabet (see [KeyOf]). They have passed
+// [CheckID], but a Storage must check every id again itself (with CheckID)
+// and return an error wrapping [ErrInvalidID] before it touches disk or
+// network: storages are also called directly by applications.
 //
 // A Storage is safe for concurrent use by multiple goroutines. Concurrent
 // Writes to one id end with exactly one of the written values; a concurrent

@@ -142,7 +142,7 @@ func TestHeaderTransport(t *testing.T) {
 	})))
 	rec := c.get("/login")
 	id := rec.Header().Get("X-Session")
-	if id == "" || !store.has(id) {
+	if id == "" || !store.has(sessions.StorageKey("header", "X-Session", id)) {
 		t.Fatalf("login sent X-Session %q; want the stored id", id)
 	}
 	if len(rec.Header()["Set-Cookie"]) != 0 {
@@ -156,7 +156,7 @@ func TestHeaderTransport(t *testing.T) {
 	if v, ok := rec.Header()["X-Session"]; !ok || len(v) != 1 || v[0] != "" {
 		t.Fatalf("logout X-Session = %q (present %v); want present and empty", v, ok)
 	}
-	if store.has(id) {
+	if store.has(sessions.StorageKey("header", "X-Session", id)) {
 		t.Fatal("logout left the entry in the storage")
 	}
 }

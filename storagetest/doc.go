@@ -73,6 +73,11 @@
 //     barriers: concurrent Creates of one id (exactly one wins) and a
 //     Replace racing an Invalidate (the entry is never left live).
 //   - Reopen: with WithReopen, data and expiries survive a close.
+//   - Sessions: the sessions middleware over the storage, as an application
+//     runs it, for a storage with ConditionalWriter: no raw id sits in the
+//     storage, and an ended session never comes back, whatever request was
+//     in flight (a Set over a logout, over a Renew, over an Invalidate from
+//     another device; two concurrent Renews leave one successor).
 //
 // Failure messages say what the storage did and what the contract wants,
 // for example "Read after overwriting 5000 bytes with 3: Read of "shrink"

@@ -156,6 +156,7 @@ func (s *suite) groups() []group {
 		{"Sweeper", s.sweeperCases()},
 		{"Closer", s.closerCases()},
 		{"Reopen", s.reopenCases()},
+		{"Sessions", s.middlewareCases()},
 	}
 }
 

@@ -29,6 +29,8 @@ var assets embed.FS
 type app struct {
 	log        *slog.Logger
 	store      store
+	logins     sessions.Storage // the store, as the Login sessions' namespace
+	sessions   *sessions.Manager
 	storeDesc  string
 	handler    http.Handler
 	pages      map[string]*template.Template
@@ -98,23 +100,25 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	// A session that cannot be committed (the store failed as the response
 	// started) is answered in the format of its pages: an error page for
 	// the browser sessions, the JSON error body for the API.
+	a.logins = namespace(a.store, loginKeyPrefix)
 	pageCommitFailed := sessions.WithErrorHandler(a.commitFailed)
 	apiCommitFailed := sessions.WithErrorHandler(a.apiCommitFailed)
 	m, err := sessions.New(
 		sessions.Cookie[Login](loginCookie,
-			sessions.WithStorage(a.store), sessions.WithIdentity(loginID), secure, sessions.WithLogger(a.log), pageCommitFailed),
+			sessions.WithStorage(a.logins), secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Cart](cartCookie,
 			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Prefs](prefsCookie,
 			sessions.WithTransformers(mac), secure, sessions.WithLogger(a.log), pageCommitFailed,
 			sessions.WithLifetime(prefsMaxAge)),
 		sessions.Header[APISession](apiHeader,
-			sessions.WithStorage(a.store), sessions.WithIdentity(apiID), sessions.WithLogger(a.log), apiCommitFailed),
+			sessions.WithStorage(namespace(a.store, apiKeyPrefix)), sessions.WithLogger(a.log), apiCommitFailed),
 	)
 	if err != nil {
 		_ = a.store.Close()
 		return nil, err
 	}
+	a.sessions = m
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -339,8 +343,16 @@ func (r *recorder) Write(p []byte) (int, error) {
 // committed. w is the middleware's underlying writer: the handler's
 // headers may still be set on it, and a redirect's Location would send the
 // browser on as if the change had been saved.
+//
+// A change dropped because the session ended meanwhile (logged out in
+// another tab, or from another device) is no failure: the cookie is being
+// cleared, and the browser goes back to the home page, logged out.
 func (a *app) commitFailed(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Del("Location")
+	if errors.Is(err, sessions.ErrSessionEnded) {
+		seeOther(w, r, "/")
+		return
+	}
 	a.fail(w, r, err)
 }
 
@@ -348,6 +360,10 @@ func (a *app) commitFailed(w http.ResponseWriter, r *http.Request, err error) {
 // API's JSON error body, not an HTML page or text/plain.
 func (a *app) apiCommitFailed(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Del("Location")
+	if errors.Is(err, sessions.ErrSessionEnded) {
+		writeJSON(w, http.StatusUnauthorized, apiError{"the session ended; log in again"})
+		return
+	}
 	a.apiFail(w, r, err)
 }
 
@@ -408,7 +424,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 
 // userSession is one of a user's Login sessions, found in the store.
 type userSession struct {
-	id    string // a bearer secret: never rendered
+	key   string // its storage key: ends it, never works as a cookie
 	login Login
 }
 
@@ -424,10 +440,12 @@ type sessionRow struct {
 // few hundred bytes.
 const maxEntry = 8 << 10
 
-// fingerprint names a session on the page and in forms without revealing
-// its id: the first 12 hex characters (48 bits) of the id's SHA-256.
-func fingerprint(id string) string {
-	sum := sha256.Sum256([]byte(id))
+// fingerprint names a session on the page and in forms: the first 12 hex
+// characters (48 bits) of the SHA-256 of its storage key. The key itself
+// could be shown (it does not work as a cookie), but the short form is
+// easier to read and tells a visitor nothing about the store.
+func fingerprint(key string) string {
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:6])
 }
 
@@ -446,21 +464,18 @@ func validFingerprint(s string) bool {
 
 // sessionsOf returns the live Login sessions of user, newest first.
 //
-// It walks every entry of the store, which suits a demo and small sites; a
-// large site would keep an index from user to ids beside the sessions.
-// Entries that vanish or expire during the walk, API sessions and entries
-// that do not decode as a Login are skipped.
+// It walks every Login entry of the store, which suits a demo and small
+// sites; a large site would keep an index from user to sessions beside
+// them. Entries that vanish or expire during the walk, and entries that do
+// not decode as a Login, are skipped.
 func (a *app) sessionsOf(ctx context.Context, user string) ([]userSession, error) {
 	var out []userSession
-	for id, err := range a.store.List(ctx) {
+	for key, err := range a.logins.(sessions.Lister).List(ctx) {
 		if err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(id, loginIDPrefix) {
-			continue
-		}
 		var data []byte
-		err := a.store.Read(ctx, id, func(r io.Reader) error {
+		err := a.logins.Read(ctx, key, func(r io.Reader) error {
 			var err error
 			data, err = io.ReadAll(io.LimitReader(r, maxEntry))
 			return err
@@ -479,20 +494,20 @@ func (a *app) sessionsOf(ctx context.Context, user string) ([]userSession, error
 		if err != nil || l.User != user {
 			continue
 		}
-		out = append(out, userSession{id: id, login: l})
+		out = append(out, userSession{key: key, login: l})
 	}
 	slices.SortFunc(out, func(x, y userSession) int {
 		if c := y.login.Since.Compare(x.login.Since); c != 0 {
 			return c
 		}
-		return strings.Compare(fingerprint(x.id), fingerprint(y.id))
+		return strings.Compare(fingerprint(x.key), fingerprint(y.key))
 	})
 	return out, nil
 }
 
-// currentLogin returns the signed-in user's session and its id. ok is false
-// when the browser is not signed in; err is a store failure.
-func currentLogin(ctx context.Context) (l Login, id string, ok bool, err error) {
+// currentLogin returns the signed-in user's session and its storage key.
+// ok is false when the browser is not signed in; err is a store failure.
+func currentLogin(ctx context.Context) (l Login, key string, ok bool, err error) {
 	l, err = sessions.Get[Login](ctx)
 	if errors.Is(err, sessions.ErrNoSession) {
 		return l, "", false, nil
@@ -500,11 +515,11 @@ func currentLogin(ctx context.Context) (l Login, id string, ok bool, err error) 
 	if err != nil {
 		return l, "", false, err
 	}
-	id, err = sessions.ID[Login](ctx)
+	key, err = sessions.Key[Login](ctx)
 	if err != nil {
 		return l, "", false, err
 	}
-	return l, id, true, nil
+	return l, key, true, nil
 }
 
 func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
@@ -525,7 +540,7 @@ func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]sessionRow, len(list))
 	for i, s := range list {
-		rows[i] = sessionRow{Fingerprint: fingerprint(s.id), Since: s.login.Since, Agent: s.login.Agent, Current: s.id == current}
+		rows[i] = sessionRow{Fingerprint: fingerprint(s.key), Since: s.login.Since, Agent: s.login.Agent, Current: s.key == current}
 	}
 	p, err := a.newPage(r, "Your sessions")
 	if err != nil {
@@ -559,20 +574,21 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	i := slices.IndexFunc(list, func(s userSession) bool { return fingerprint(s.id) == fp })
+	i := slices.IndexFunc(list, func(s userSession) bool { return fingerprint(s.key) == fp })
 	if i < 0 {
 		a.renderError(w, r, http.StatusNotFound, "You have no such session; it may have ended already.")
 		return
 	}
-	id := list[i].id
-	// Invalidate removes the entry at once; the other browser's next
-	// request finds no session and its cookie is cleared. Ending the
+	key := list[i].key
+	// InvalidateKey removes the entry at once; the other browser's next
+	// request finds no session and its cookie is cleared, and a request of
+	// it that was in flight cannot bring the session back. Ending the
 	// current session also clears it, as logout does.
-	if err := sessions.Invalidate[Login](ctx, id); err != nil {
+	if err := sessions.InvalidateKey[Login](ctx, key); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if id == current {
+	if key == current {
 		seeOther(w, r, "/")
 		return
 	}

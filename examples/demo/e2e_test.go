@@ -32,8 +32,8 @@ func TestLoginShowsTheUserAndRenewsTheID(t *testing.T) {
 		}
 	}
 	first := b.cookie(loginCookie)
-	if !strings.HasPrefix(first, loginIDPrefix) {
-		t.Fatalf("LOGIN cookie %q does not carry a login id", first)
+	if !isSessionID(first) {
+		t.Fatalf("LOGIN cookie %q does not carry a session id", first)
 	}
 	l, ok := storedLogin(t, a, first)
 	if !ok || l.User != "ann" || l.Agent != "browser-one" || l.Since.IsZero() {
@@ -244,7 +244,14 @@ func TestSessionsPageListsAndEndsAUsersSessions(t *testing.T) {
 	one.login("ann")
 	two.login("ann")
 	other.login("bob")
-	fpOne, fpTwo, fpOther := fingerprint(one.cookie(loginCookie)), fingerprint(two.cookie(loginCookie)), fingerprint(other.cookie(loginCookie))
+	fp := func(b *browser) string {
+		key, err := sessions.KeyOf[Login](a.sessions, b.cookie(loginCookie))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fingerprint(key)
+	}
+	fpOne, fpTwo, fpOther := fp(one), fp(two), fp(other)
 
 	page := one.mustGet("/sessions")
 	fps, current := sessionRows(t, page)
@@ -261,8 +268,13 @@ func TestSessionsPageListsAndEndsAUsersSessions(t *testing.T) {
 		t.Error("the sessions page does not show the browsers")
 	}
 	for _, b := range []*browser{one, two, other} {
-		if id := b.cookie(loginCookie); strings.Contains(page, id) || strings.Contains(page, strings.TrimPrefix(id, loginIDPrefix)) {
-			t.Fatal("the sessions page contains a session id")
+		id := b.cookie(loginCookie)
+		key, err := sessions.KeyOf[Login](a.sessions, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(page, id) || strings.Contains(page, key) {
+			t.Fatal("the sessions page contains a session id or storage key")
 		}
 	}
 	if _, current := sessionRows(t, two.mustGet("/sessions")); current != fpTwo {
@@ -367,7 +379,7 @@ func TestAPISessionTravelsInAHeader(t *testing.T) {
 	if c := resp.Header.Values("Set-Cookie"); len(c) != 0 {
 		t.Errorf("the API login set cookies: %q", c)
 	}
-	if !strings.HasPrefix(session, apiIDPrefix) {
+	if !isSessionID(session) {
 		t.Errorf("the header does not carry an API session id")
 	}
 
@@ -399,7 +411,7 @@ func TestAPISessionTravelsInAHeader(t *testing.T) {
 		t.Errorf("me after logout: status %d, error %q; want 401 with a message", resp.StatusCode, e.Error)
 	}
 	for _, id := range storedIDs(t, a) {
-		if strings.HasPrefix(id, apiIDPrefix) {
+		if strings.HasPrefix(id, apiKeyPrefix) {
 			t.Error("the API session is still in the store after logout")
 		}
 	}
@@ -412,7 +424,7 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		want                              int
 	}{
 		{"me without a session", http.MethodGet, "/api/me", "", "", http.StatusUnauthorized},
-		{"me with an unknown id", http.MethodGet, "/api/me", apiIDPrefix + strings.Repeat("0", 64), "", http.StatusUnauthorized},
+		{"me with an unknown id", http.MethodGet, "/api/me", strings.Repeat("0", 64), "", http.StatusUnauthorized},
 		{"me with a malformed id", http.MethodGet, "/api/me", "../../etc/passwd", "", http.StatusUnauthorized},
 		{"login without a body", http.MethodPost, "/api/login", "", "", http.StatusBadRequest},
 		{"login with bad JSON", http.MethodPost, "/api/login", "", `{"user":`, http.StatusBadRequest},
@@ -580,7 +592,7 @@ func TestForgedClientCookiesAreRefused(t *testing.T) {
 // no login and no error.
 func TestForgedLoginCookiesAreNoSession(t *testing.T) {
 	a, srv := startApp(t, config{})
-	for _, v := range []string{"admin", loginIDPrefix + strings.Repeat("a", 64), "..%2F..%2Fetc", strings.Repeat("x", 200)} {
+	for _, v := range []string{"admin", strings.Repeat("a", 64), "..%2F..%2Fetc", strings.Repeat("x", 200)} {
 		b := newBrowser(t, srv, "b")
 		b.setCookie(loginCookie, v)
 		if got := whoami(t, b.mustGet("/")); got != "" {

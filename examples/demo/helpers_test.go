@@ -226,8 +226,12 @@ func sessionRows(t testing.TB, page string) (fps []string, current string) {
 // is false when the store has no such entry.
 func storedLogin(t testing.TB, a *app, id string) (l Login, ok bool) {
 	t.Helper()
+	key, err := sessions.KeyOf[Login](a.sessions, id)
+	if err != nil {
+		t.Fatalf("KeyOf: %v", err)
+	}
 	var data []byte
-	err := a.store.Read(context.Background(), id, func(r io.Reader) error {
+	err = a.logins.Read(context.Background(), key, func(r io.Reader) error {
 		var err error
 		data, err = io.ReadAll(r)
 		return err
@@ -249,7 +253,7 @@ func storedLogin(t testing.TB, a *app, id string) (l Login, ok bool) {
 	return l, true
 }
 
-// storedIDs lists every id in the app's store.
+// storedIDs lists every key in the app's store, of every namespace.
 func storedIDs(t testing.TB, a *app) []string {
 	t.Helper()
 	var ids []string
@@ -278,3 +282,16 @@ func flipMiddle(s string) string {
 
 // hexKey formats a key as the flags take it.
 func hexKey(k []byte) string { return hex.EncodeToString(k) }
+
+// isSessionID reports whether s has the form of sessions.NewID's ids.
+func isSessionID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

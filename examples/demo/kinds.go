@@ -1,14 +1,11 @@
 package main
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // The session types of the demo, one per kind of session sessionkit offers.
@@ -60,12 +57,10 @@ const (
 // skips API sessions without reading them. The middleware never adopts an
 // id the client chose, so every stored id came from these generators.
 const (
-	loginIDPrefix = "login-"
-	apiIDPrefix   = "api-"
+	// The namespaces of the two server-side kinds in the shared store.
+	loginKeyPrefix = "login-"
+	apiKeyPrefix   = "api-"
 )
-
-func loginID(*http.Request) string { return loginIDPrefix + sessions.NewID() }
-func apiID(*http.Request) string   { return apiIDPrefix + sessions.NewID() }
 
 // prefsMaxAge is how long the PREFS cookie lives: preferences outlast the
 // default week of a session.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // The README's first command is "go run ./examples/demo" on a fresh
@@ -356,7 +358,7 @@ func TestShortAgent(t *testing.T) {
 }
 
 func TestFingerprintIsShortStableAndHidesTheID(t *testing.T) {
-	id := loginID(nil)
+	id := sessions.NewID()
 	fp := fingerprint(id)
 	if !validFingerprint(fp) || fp != fingerprint(id) {
 		t.Fatalf("fingerprint %q is not 12 stable lowercase hex characters", fp)
@@ -364,7 +366,7 @@ func TestFingerprintIsShortStableAndHidesTheID(t *testing.T) {
 	if strings.Contains(id, fp) {
 		t.Error("the fingerprint is a part of the id")
 	}
-	if fingerprint(loginID(nil)) == fp {
+	if fingerprint(sessions.NewID()) == fp {
 		t.Error("two ids share a fingerprint")
 	}
 }

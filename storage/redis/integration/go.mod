@@ -71,6 +71,8 @@ require (
 replace (
 	github.com/sessionkit/sessionkit/sessions => ../../../sessions
 	github.com/sessionkit/sessionkit/storage/cache => ../../cache
+	github.com/sessionkit/sessionkit/storage/directory => ../../directory
+	github.com/sessionkit/sessionkit/storage/memory => ../../memory
 	github.com/sessionkit/sessionkit/storage/redis => ..
 	github.com/sessionkit/sessionkit/storagetest => ../../../storagetest
 	github.com/sessionkit/sessionkit/storagetest/containers => ../../../storagetest/containers
