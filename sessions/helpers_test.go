@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,15 +203,6 @@ func bodyErr(rec *httptest.ResponseRecorder) string {
 		return rec.Header().Get("X-Err")
 	}
 	return ""
-}
-
-func hasPrefixAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // loginKey is the storage key of the LOGIN cookie session id.
