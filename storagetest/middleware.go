@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
@@ -28,6 +30,7 @@ func (s *suite) middlewareCases() []testCase {
 		{"SetInFlightOverRenew", s.testSetInFlightOverRenew},
 		{"SetInFlightOverInvalidate", s.testSetInFlightOverInvalidate},
 		{"ConcurrentRenewsLeaveOneSuccessor", s.testConcurrentRenews},
+		{"SlideInFlightOverClear", s.testSlideInFlightOverClear},
 	}
 }
 
@@ -44,17 +47,18 @@ type mwApp struct {
 	t       *testing.T
 	h       http.Handler
 	read    chan struct{} // a waiting handler has read the session
+	readAt  atomic.Int64  // the Unix second a waiting handler had read it by
 	release chan struct{} // closed by letGo: the waiting handlers go on
 	once    sync.Once
 }
 
 // letGo releases the waiting handlers; it is also a cleanup of the test, so
 // that none waits forever after a failure.
-func (a *mwApp) letGo() { a.once.Do(func() { a.letGo() }) }
+func (a *mwApp) letGo() { a.once.Do(func() { close(a.release) }) }
 
-func newMWApp(t *testing.T, st sessions.Storage) *mwApp {
+func newMWApp(t *testing.T, st sessions.Storage, opts ...sessions.Option) *mwApp {
 	t.Helper()
-	m, err := sessions.New(sessions.Cookie[mwLogin]("LOGIN", sessions.WithStorage(st)))
+	m, err := sessions.New(sessions.Cookie[mwLogin]("LOGIN", append([]sessions.Option{sessions.WithStorage(st)}, opts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +112,18 @@ func (a *mwApp) serve(w http.ResponseWriter, r *http.Request) {
 			fail(err)
 			return
 		}
-	case "/poll", "/renew-later":
+	case "/poll", "/renew-later", "/slide":
 		l, err := sessions.Get[mwLogin](ctx)
 		if err != nil {
 			fail(err)
 			return
 		}
+		a.readAt.Store(time.Now().Unix())
 		a.read <- struct{}{}
 		<-a.release
+		if r.URL.Path == "/slide" {
+			break
+		}
 		if r.URL.Path == "/poll" {
 			l.Polls++
 			err = sessions.Set(ctx, l)
@@ -319,4 +327,56 @@ func (s *suite) testConcurrentRenews(t *testing.T) {
 		t.Errorf("two concurrent Renews of one session left %s live successors, want exactly one", strconv.Itoa(live))
 	}
 	a.wantUser(c, "", "the renewed-away cookie, after two concurrent Renews")
+}
+
+// slideIdle is the idle timeout of testSlideInFlightOverClear: the
+// middleware's clock has whole seconds, and a request moves the idle end
+// once less than half of it remains, so with 3 s a request in the third
+// second after the login moves it.
+const slideIdle = 3 * time.Second
+
+// testSlideInFlightOverClear: a request that read the session before a
+// logout, in the second in which its idle timeout is due to move, must not
+// bring the session back when it moves the expiry (through Touch, or a
+// conditional rewrite). The middleware reads the real clock, so the
+// scenario waits for its second; an attempt that the machine made too slow
+// to land in it is tried again, and the subtest is skipped, not failed,
+// when no attempt does.
+func (s *suite) testSlideInFlightOverClear(t *testing.T) {
+	st := s.newStorage(t)
+	conditional(t, st)
+	for range 4 {
+		if s.slideOverClear(t, st) {
+			return
+		}
+	}
+	t.Skip("the machine was too slow to run a request in the one second in which the idle timeout moves")
+}
+
+// slideOverClear runs one attempt; it reports false when the timing could
+// not be arranged.
+func (s *suite) slideOverClear(t *testing.T, st sessions.Storage) bool {
+	t.Helper()
+	a := newMWApp(t, st, sessions.WithIdleTimeout(slideIdle))
+	// Log in right after a second starts, so the session's last activity
+	// is that second, t0.
+	time.Sleep(time.Until(time.Unix(time.Now().Unix()+1, 0)))
+	t0 := time.Now().Unix()
+	c := a.login("ann")
+	if time.Now().Unix() != t0 {
+		return false
+	}
+	time.Sleep(time.Until(time.Unix(t0+2, 0)))
+	poll := a.inFlight("/slide", c)
+	if a.readAt.Load() != t0+2 {
+		a.letGo()
+		<-poll
+		return false
+	}
+	a.must("/logout", c)
+	a.letGo()
+	a.wantDropped(<-poll, "a slide in flight over a logout")
+	// Had the slide written the session back, it would live until t0+5.
+	a.wantUser(c, "", "the logged-out cookie, after a slide that was in flight")
+	return true
 }
