@@ -244,13 +244,7 @@ func TestSessionsPageListsAndEndsAUsersSessions(t *testing.T) {
 	one.login("ann")
 	two.login("ann")
 	other.login("bob")
-	fp := func(b *browser) string {
-		key, err := sessions.KeyOf[Login](a.sessions, b.cookie(loginCookie))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fingerprint(key)
-	}
+	fp := func(b *browser) string { return sessionFingerprint(t, a, b.cookie(loginCookie)) }
 	fpOne, fpTwo, fpOther := fp(one), fp(two), fp(other)
 
 	page := one.mustGet("/sessions")

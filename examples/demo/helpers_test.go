@@ -295,3 +295,14 @@ func isSessionID(s string) bool {
 	}
 	return true
 }
+
+// sessionFingerprint is what the sessions page shows for the Login session
+// whose cookie carries id: the fingerprint of its storage key.
+func sessionFingerprint(t testing.TB, a *app, id string) string {
+	t.Helper()
+	key, err := sessions.KeyOf[Login](a.sessions, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fingerprint(key)
+}

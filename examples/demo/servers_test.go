@@ -47,12 +47,13 @@ func TestStoreURLsForServers(t *testing.T) {
 
 			fps, current := sessionRows(t, one.mustGet("/sessions"))
 			slices.Sort(fps)
-			want := []string{fingerprint(idOne), fingerprint(idTwo)}
+			fpOne, fpTwo := sessionFingerprint(t, a, idOne), sessionFingerprint(t, a, idTwo)
+			want := []string{fpOne, fpTwo}
 			slices.Sort(want)
-			if !slices.Equal(fps, want) || current != fingerprint(idOne) {
-				t.Fatalf("sessions page lists %v (current %s), want %v (current %s)", fps, current, want, fingerprint(idOne))
+			if !slices.Equal(fps, want) || current != fpOne {
+				t.Fatalf("sessions page lists %v (current %s), want %v (current %s)", fps, current, want, fpOne)
 			}
-			one.mustPost("/sessions/end", url.Values{"session": {fingerprint(idTwo)}})
+			one.mustPost("/sessions/end", url.Values{"session": {fpTwo}})
 			if got := whoami(t, two.mustGet("/")); got != "" {
 				t.Errorf("the ended browser is still %q", got)
 			}
