@@ -211,7 +211,7 @@ func Key[T any](ctx context.Context) (string, error) {
 	if err := s.current(ctx); err != nil {
 		return "", err
 	}
-	return s.p.key(s.server.id), nil
+	return s.server.keyOf(&s.p.providerBase, s.server.id), nil
 }
 
 // InvalidateKey is [Invalidate] for a session named by its storage key, as
@@ -254,7 +254,7 @@ func (s *slot[T]) invalidateKey(ctx context.Context, key string, current func() 
 // carriesKey reports whether the session's current id, or an id the
 // request carries for it, is stored under key.
 func (s *session) carriesKey(key string) bool {
-	if s.server.id != "" && s.p.key(s.server.id) == key {
+	if s.server.id != "" && s.server.keyOf(s.p, s.server.id) == key {
 		return true
 	}
 	in := s.p.incoming(s.st.r)

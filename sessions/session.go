@@ -341,6 +341,16 @@ type serverSide struct {
 	stored      bool     // id exists in the storage: the request carried it and it was read
 	renewedFrom string   // the stored id a Renew replaced: ended at commit, only if still live
 	invalidate  []string // ids to remove once every provider's writes succeeded
+	keyID, key  string   // the last id hashed into a storage key, and its key
+}
+
+// keyOf returns the storage key of id. A request usually reads and then
+// writes one id: the hash is computed once for both.
+func (sv *serverSide) keyOf(p *providerBase, id string) string {
+	if id != sv.keyID || sv.key == "" {
+		sv.keyID, sv.key = id, p.key(id)
+	}
+	return sv.key
 }
 
 // splitID splits what a server-side session carries into its id and the
@@ -376,7 +386,7 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 		return opened{}, "invalid id", nil
 	}
 	var b strings.Builder
-	err := s.p.storage.Read(ctx, s.p.key(id), func(r io.Reader) error {
+	err := s.p.storage.Read(ctx, s.server.keyOf(s.p, id), func(r io.Reader) error {
 		_, err := io.Copy(&b, r)
 		return err
 	})
@@ -490,7 +500,7 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 func (sv *serverSide) write(ctx context.Context, s *session) error {
 	var head [16]byte
 	entry := append(appendUnix(head[:0], s.t.created), '.')
-	key, expires := s.p.key(sv.id), time.Unix(s.p.end(s.t), 0)
+	key, expires := sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0)
 	content := func(w io.Writer) error {
 		if _, err := w.Write(entry); err != nil {
 			return err
@@ -535,7 +545,7 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 		return headerEdit{}
 	}
 	if t, ok := s.p.storage.(Toucher); ok {
-		err = t.Touch(ctx, s.p.key(sv.id), time.Unix(s.p.end(s.t), 0))
+		err = t.Touch(ctx, sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0))
 	} else {
 		// Without Toucher the entry is rewritten with the data just read,
 		// only if it is still live where the storage can tell.
@@ -565,7 +575,7 @@ func (sv *serverSide) finish(cc *commitContext, s *session) (bool, error) {
 			err := s.p.cond.Replace(ctx, s.p.key(old), endedLongAgo, func(io.Writer) error { return nil })
 			switch {
 			case errors.Is(err, ErrNotFound):
-				if err := s.p.storage.Invalidate(ctx, s.p.key(sv.id)); err != nil {
+				if err := s.p.storage.Invalidate(ctx, sv.keyOf(s.p, sv.id)); err != nil {
 					return false, err
 				}
 				s.presence, s.raw, s.t = absent, "", times{}
