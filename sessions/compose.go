@@ -13,6 +13,7 @@ type Capabilities struct {
 	Closer            io.Closer
 	ConditionalWriter ConditionalWriter
 	ExpiryReader      ExpiryReader
+	Indexer           Indexer
 }
 
 // CapabilitiesOf returns the optional capabilities s implements, each field
@@ -26,13 +27,14 @@ func CapabilitiesOf(s Storage) Capabilities {
 	c.Closer, _ = s.(io.Closer)
 	c.ConditionalWriter, _ = s.(ConditionalWriter)
 	c.ExpiryReader, _ = s.(ExpiryReader)
+	c.Indexer, _ = s.(Indexer)
 	return c
 }
 
 // Compose returns a Storage whose Write, Read and Invalidate are base's and
 // which implements exactly the optional capabilities whose field in c is
 // non-nil, each by calling that field: a type assertion on the result for
-// Toucher, Lister, Sweeper, io.Closer, ConditionalWriter or ExpiryReader
+// Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader or Indexer
 // succeeds if and only if the field is set. Other methods of base, and
 // capabilities base has but c leaves nil, are hidden.
 //
@@ -42,7 +44,7 @@ func CapabilitiesOf(s Storage) Capabilities {
 // one with Create when it can), so a wrapper that always had Touch in front
 // of a storage without it would break, and one that never had it would
 // silently lose the capability. Go cannot add methods to a value at run time,
-// so Compose picks one of 2^6 generated types.
+// so Compose picks one of 2^7 generated types.
 //
 // The result also has a method Unwrap() Storage that returns base, as the
 // types of felixge/httpsnoop do for http.ResponseWriter: a wrapper recovers

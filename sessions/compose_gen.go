@@ -5,7 +5,7 @@ package sessions
 import "io"
 
 // composedCapabilities is the number of optional capabilities Compose knows.
-const composedCapabilities = 6
+const composedCapabilities = 7
 
 // composed00 is a Storage with no optional capability.
 type composed00 struct {
@@ -647,6 +647,710 @@ type composed63 struct {
 
 func (c composed63) Unwrap() Storage { return c.Storage }
 
+// composed64 is a Storage that is also Indexer.
+type composed64 struct {
+	Storage
+	Indexer
+}
+
+func (c composed64) Unwrap() Storage { return c.Storage }
+
+// composed65 is a Storage that is also Toucher, Indexer.
+type composed65 struct {
+	Storage
+	Toucher
+	Indexer
+}
+
+func (c composed65) Unwrap() Storage { return c.Storage }
+
+// composed66 is a Storage that is also Lister, Indexer.
+type composed66 struct {
+	Storage
+	Lister
+	Indexer
+}
+
+func (c composed66) Unwrap() Storage { return c.Storage }
+
+// composed67 is a Storage that is also Toucher, Lister, Indexer.
+type composed67 struct {
+	Storage
+	Toucher
+	Lister
+	Indexer
+}
+
+func (c composed67) Unwrap() Storage { return c.Storage }
+
+// composed68 is a Storage that is also Sweeper, Indexer.
+type composed68 struct {
+	Storage
+	Sweeper
+	Indexer
+}
+
+func (c composed68) Unwrap() Storage { return c.Storage }
+
+// composed69 is a Storage that is also Toucher, Sweeper, Indexer.
+type composed69 struct {
+	Storage
+	Toucher
+	Sweeper
+	Indexer
+}
+
+func (c composed69) Unwrap() Storage { return c.Storage }
+
+// composed70 is a Storage that is also Lister, Sweeper, Indexer.
+type composed70 struct {
+	Storage
+	Lister
+	Sweeper
+	Indexer
+}
+
+func (c composed70) Unwrap() Storage { return c.Storage }
+
+// composed71 is a Storage that is also Toucher, Lister, Sweeper, Indexer.
+type composed71 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	Indexer
+}
+
+func (c composed71) Unwrap() Storage { return c.Storage }
+
+// composed72 is a Storage that is also io.Closer, Indexer.
+type composed72 struct {
+	Storage
+	io.Closer
+	Indexer
+}
+
+func (c composed72) Unwrap() Storage { return c.Storage }
+
+// composed73 is a Storage that is also Toucher, io.Closer, Indexer.
+type composed73 struct {
+	Storage
+	Toucher
+	io.Closer
+	Indexer
+}
+
+func (c composed73) Unwrap() Storage { return c.Storage }
+
+// composed74 is a Storage that is also Lister, io.Closer, Indexer.
+type composed74 struct {
+	Storage
+	Lister
+	io.Closer
+	Indexer
+}
+
+func (c composed74) Unwrap() Storage { return c.Storage }
+
+// composed75 is a Storage that is also Toucher, Lister, io.Closer, Indexer.
+type composed75 struct {
+	Storage
+	Toucher
+	Lister
+	io.Closer
+	Indexer
+}
+
+func (c composed75) Unwrap() Storage { return c.Storage }
+
+// composed76 is a Storage that is also Sweeper, io.Closer, Indexer.
+type composed76 struct {
+	Storage
+	Sweeper
+	io.Closer
+	Indexer
+}
+
+func (c composed76) Unwrap() Storage { return c.Storage }
+
+// composed77 is a Storage that is also Toucher, Sweeper, io.Closer, Indexer.
+type composed77 struct {
+	Storage
+	Toucher
+	Sweeper
+	io.Closer
+	Indexer
+}
+
+func (c composed77) Unwrap() Storage { return c.Storage }
+
+// composed78 is a Storage that is also Lister, Sweeper, io.Closer, Indexer.
+type composed78 struct {
+	Storage
+	Lister
+	Sweeper
+	io.Closer
+	Indexer
+}
+
+func (c composed78) Unwrap() Storage { return c.Storage }
+
+// composed79 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, Indexer.
+type composed79 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	io.Closer
+	Indexer
+}
+
+func (c composed79) Unwrap() Storage { return c.Storage }
+
+// composed80 is a Storage that is also ConditionalWriter, Indexer.
+type composed80 struct {
+	Storage
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed80) Unwrap() Storage { return c.Storage }
+
+// composed81 is a Storage that is also Toucher, ConditionalWriter, Indexer.
+type composed81 struct {
+	Storage
+	Toucher
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed81) Unwrap() Storage { return c.Storage }
+
+// composed82 is a Storage that is also Lister, ConditionalWriter, Indexer.
+type composed82 struct {
+	Storage
+	Lister
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed82) Unwrap() Storage { return c.Storage }
+
+// composed83 is a Storage that is also Toucher, Lister, ConditionalWriter, Indexer.
+type composed83 struct {
+	Storage
+	Toucher
+	Lister
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed83) Unwrap() Storage { return c.Storage }
+
+// composed84 is a Storage that is also Sweeper, ConditionalWriter, Indexer.
+type composed84 struct {
+	Storage
+	Sweeper
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed84) Unwrap() Storage { return c.Storage }
+
+// composed85 is a Storage that is also Toucher, Sweeper, ConditionalWriter, Indexer.
+type composed85 struct {
+	Storage
+	Toucher
+	Sweeper
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed85) Unwrap() Storage { return c.Storage }
+
+// composed86 is a Storage that is also Lister, Sweeper, ConditionalWriter, Indexer.
+type composed86 struct {
+	Storage
+	Lister
+	Sweeper
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed86) Unwrap() Storage { return c.Storage }
+
+// composed87 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, Indexer.
+type composed87 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed87) Unwrap() Storage { return c.Storage }
+
+// composed88 is a Storage that is also io.Closer, ConditionalWriter, Indexer.
+type composed88 struct {
+	Storage
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed88) Unwrap() Storage { return c.Storage }
+
+// composed89 is a Storage that is also Toucher, io.Closer, ConditionalWriter, Indexer.
+type composed89 struct {
+	Storage
+	Toucher
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed89) Unwrap() Storage { return c.Storage }
+
+// composed90 is a Storage that is also Lister, io.Closer, ConditionalWriter, Indexer.
+type composed90 struct {
+	Storage
+	Lister
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed90) Unwrap() Storage { return c.Storage }
+
+// composed91 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, Indexer.
+type composed91 struct {
+	Storage
+	Toucher
+	Lister
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed91) Unwrap() Storage { return c.Storage }
+
+// composed92 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, Indexer.
+type composed92 struct {
+	Storage
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed92) Unwrap() Storage { return c.Storage }
+
+// composed93 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, Indexer.
+type composed93 struct {
+	Storage
+	Toucher
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed93) Unwrap() Storage { return c.Storage }
+
+// composed94 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, Indexer.
+type composed94 struct {
+	Storage
+	Lister
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed94) Unwrap() Storage { return c.Storage }
+
+// composed95 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, Indexer.
+type composed95 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	Indexer
+}
+
+func (c composed95) Unwrap() Storage { return c.Storage }
+
+// composed96 is a Storage that is also ExpiryReader, Indexer.
+type composed96 struct {
+	Storage
+	ExpiryReader
+	Indexer
+}
+
+func (c composed96) Unwrap() Storage { return c.Storage }
+
+// composed97 is a Storage that is also Toucher, ExpiryReader, Indexer.
+type composed97 struct {
+	Storage
+	Toucher
+	ExpiryReader
+	Indexer
+}
+
+func (c composed97) Unwrap() Storage { return c.Storage }
+
+// composed98 is a Storage that is also Lister, ExpiryReader, Indexer.
+type composed98 struct {
+	Storage
+	Lister
+	ExpiryReader
+	Indexer
+}
+
+func (c composed98) Unwrap() Storage { return c.Storage }
+
+// composed99 is a Storage that is also Toucher, Lister, ExpiryReader, Indexer.
+type composed99 struct {
+	Storage
+	Toucher
+	Lister
+	ExpiryReader
+	Indexer
+}
+
+func (c composed99) Unwrap() Storage { return c.Storage }
+
+// composed100 is a Storage that is also Sweeper, ExpiryReader, Indexer.
+type composed100 struct {
+	Storage
+	Sweeper
+	ExpiryReader
+	Indexer
+}
+
+func (c composed100) Unwrap() Storage { return c.Storage }
+
+// composed101 is a Storage that is also Toucher, Sweeper, ExpiryReader, Indexer.
+type composed101 struct {
+	Storage
+	Toucher
+	Sweeper
+	ExpiryReader
+	Indexer
+}
+
+func (c composed101) Unwrap() Storage { return c.Storage }
+
+// composed102 is a Storage that is also Lister, Sweeper, ExpiryReader, Indexer.
+type composed102 struct {
+	Storage
+	Lister
+	Sweeper
+	ExpiryReader
+	Indexer
+}
+
+func (c composed102) Unwrap() Storage { return c.Storage }
+
+// composed103 is a Storage that is also Toucher, Lister, Sweeper, ExpiryReader, Indexer.
+type composed103 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	ExpiryReader
+	Indexer
+}
+
+func (c composed103) Unwrap() Storage { return c.Storage }
+
+// composed104 is a Storage that is also io.Closer, ExpiryReader, Indexer.
+type composed104 struct {
+	Storage
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed104) Unwrap() Storage { return c.Storage }
+
+// composed105 is a Storage that is also Toucher, io.Closer, ExpiryReader, Indexer.
+type composed105 struct {
+	Storage
+	Toucher
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed105) Unwrap() Storage { return c.Storage }
+
+// composed106 is a Storage that is also Lister, io.Closer, ExpiryReader, Indexer.
+type composed106 struct {
+	Storage
+	Lister
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed106) Unwrap() Storage { return c.Storage }
+
+// composed107 is a Storage that is also Toucher, Lister, io.Closer, ExpiryReader, Indexer.
+type composed107 struct {
+	Storage
+	Toucher
+	Lister
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed107) Unwrap() Storage { return c.Storage }
+
+// composed108 is a Storage that is also Sweeper, io.Closer, ExpiryReader, Indexer.
+type composed108 struct {
+	Storage
+	Sweeper
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed108) Unwrap() Storage { return c.Storage }
+
+// composed109 is a Storage that is also Toucher, Sweeper, io.Closer, ExpiryReader, Indexer.
+type composed109 struct {
+	Storage
+	Toucher
+	Sweeper
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed109) Unwrap() Storage { return c.Storage }
+
+// composed110 is a Storage that is also Lister, Sweeper, io.Closer, ExpiryReader, Indexer.
+type composed110 struct {
+	Storage
+	Lister
+	Sweeper
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed110) Unwrap() Storage { return c.Storage }
+
+// composed111 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ExpiryReader, Indexer.
+type composed111 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	io.Closer
+	ExpiryReader
+	Indexer
+}
+
+func (c composed111) Unwrap() Storage { return c.Storage }
+
+// composed112 is a Storage that is also ConditionalWriter, ExpiryReader, Indexer.
+type composed112 struct {
+	Storage
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed112) Unwrap() Storage { return c.Storage }
+
+// composed113 is a Storage that is also Toucher, ConditionalWriter, ExpiryReader, Indexer.
+type composed113 struct {
+	Storage
+	Toucher
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed113) Unwrap() Storage { return c.Storage }
+
+// composed114 is a Storage that is also Lister, ConditionalWriter, ExpiryReader, Indexer.
+type composed114 struct {
+	Storage
+	Lister
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed114) Unwrap() Storage { return c.Storage }
+
+// composed115 is a Storage that is also Toucher, Lister, ConditionalWriter, ExpiryReader, Indexer.
+type composed115 struct {
+	Storage
+	Toucher
+	Lister
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed115) Unwrap() Storage { return c.Storage }
+
+// composed116 is a Storage that is also Sweeper, ConditionalWriter, ExpiryReader, Indexer.
+type composed116 struct {
+	Storage
+	Sweeper
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed116) Unwrap() Storage { return c.Storage }
+
+// composed117 is a Storage that is also Toucher, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
+type composed117 struct {
+	Storage
+	Toucher
+	Sweeper
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed117) Unwrap() Storage { return c.Storage }
+
+// composed118 is a Storage that is also Lister, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
+type composed118 struct {
+	Storage
+	Lister
+	Sweeper
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed118) Unwrap() Storage { return c.Storage }
+
+// composed119 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
+type composed119 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed119) Unwrap() Storage { return c.Storage }
+
+// composed120 is a Storage that is also io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed120 struct {
+	Storage
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed120) Unwrap() Storage { return c.Storage }
+
+// composed121 is a Storage that is also Toucher, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed121 struct {
+	Storage
+	Toucher
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed121) Unwrap() Storage { return c.Storage }
+
+// composed122 is a Storage that is also Lister, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed122 struct {
+	Storage
+	Lister
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed122) Unwrap() Storage { return c.Storage }
+
+// composed123 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed123 struct {
+	Storage
+	Toucher
+	Lister
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed123) Unwrap() Storage { return c.Storage }
+
+// composed124 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed124 struct {
+	Storage
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed124) Unwrap() Storage { return c.Storage }
+
+// composed125 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed125 struct {
+	Storage
+	Toucher
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed125) Unwrap() Storage { return c.Storage }
+
+// composed126 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed126 struct {
+	Storage
+	Lister
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed126) Unwrap() Storage { return c.Storage }
+
+// composed127 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
+type composed127 struct {
+	Storage
+	Toucher
+	Lister
+	Sweeper
+	io.Closer
+	ConditionalWriter
+	ExpiryReader
+	Indexer
+}
+
+func (c composed127) Unwrap() Storage { return c.Storage }
+
 // compose returns base with exactly the non-nil capabilities of c.
 func compose(base Storage, c Capabilities) Storage {
 	mask := 0
@@ -667,6 +1371,9 @@ func compose(base Storage, c Capabilities) Storage {
 	}
 	if c.ExpiryReader != nil {
 		mask |= 32
+	}
+	if c.Indexer != nil {
+		mask |= 64
 	}
 	switch mask {
 	case 0:
@@ -797,6 +1504,134 @@ func compose(base Storage, c Capabilities) Storage {
 		return composed62{base, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader}
 	case 63:
 		return composed63{base, c.Toucher, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader}
+	case 64:
+		return composed64{base, c.Indexer}
+	case 65:
+		return composed65{base, c.Toucher, c.Indexer}
+	case 66:
+		return composed66{base, c.Lister, c.Indexer}
+	case 67:
+		return composed67{base, c.Toucher, c.Lister, c.Indexer}
+	case 68:
+		return composed68{base, c.Sweeper, c.Indexer}
+	case 69:
+		return composed69{base, c.Toucher, c.Sweeper, c.Indexer}
+	case 70:
+		return composed70{base, c.Lister, c.Sweeper, c.Indexer}
+	case 71:
+		return composed71{base, c.Toucher, c.Lister, c.Sweeper, c.Indexer}
+	case 72:
+		return composed72{base, c.Closer, c.Indexer}
+	case 73:
+		return composed73{base, c.Toucher, c.Closer, c.Indexer}
+	case 74:
+		return composed74{base, c.Lister, c.Closer, c.Indexer}
+	case 75:
+		return composed75{base, c.Toucher, c.Lister, c.Closer, c.Indexer}
+	case 76:
+		return composed76{base, c.Sweeper, c.Closer, c.Indexer}
+	case 77:
+		return composed77{base, c.Toucher, c.Sweeper, c.Closer, c.Indexer}
+	case 78:
+		return composed78{base, c.Lister, c.Sweeper, c.Closer, c.Indexer}
+	case 79:
+		return composed79{base, c.Toucher, c.Lister, c.Sweeper, c.Closer, c.Indexer}
+	case 80:
+		return composed80{base, c.ConditionalWriter, c.Indexer}
+	case 81:
+		return composed81{base, c.Toucher, c.ConditionalWriter, c.Indexer}
+	case 82:
+		return composed82{base, c.Lister, c.ConditionalWriter, c.Indexer}
+	case 83:
+		return composed83{base, c.Toucher, c.Lister, c.ConditionalWriter, c.Indexer}
+	case 84:
+		return composed84{base, c.Sweeper, c.ConditionalWriter, c.Indexer}
+	case 85:
+		return composed85{base, c.Toucher, c.Sweeper, c.ConditionalWriter, c.Indexer}
+	case 86:
+		return composed86{base, c.Lister, c.Sweeper, c.ConditionalWriter, c.Indexer}
+	case 87:
+		return composed87{base, c.Toucher, c.Lister, c.Sweeper, c.ConditionalWriter, c.Indexer}
+	case 88:
+		return composed88{base, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 89:
+		return composed89{base, c.Toucher, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 90:
+		return composed90{base, c.Lister, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 91:
+		return composed91{base, c.Toucher, c.Lister, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 92:
+		return composed92{base, c.Sweeper, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 93:
+		return composed93{base, c.Toucher, c.Sweeper, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 94:
+		return composed94{base, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 95:
+		return composed95{base, c.Toucher, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.Indexer}
+	case 96:
+		return composed96{base, c.ExpiryReader, c.Indexer}
+	case 97:
+		return composed97{base, c.Toucher, c.ExpiryReader, c.Indexer}
+	case 98:
+		return composed98{base, c.Lister, c.ExpiryReader, c.Indexer}
+	case 99:
+		return composed99{base, c.Toucher, c.Lister, c.ExpiryReader, c.Indexer}
+	case 100:
+		return composed100{base, c.Sweeper, c.ExpiryReader, c.Indexer}
+	case 101:
+		return composed101{base, c.Toucher, c.Sweeper, c.ExpiryReader, c.Indexer}
+	case 102:
+		return composed102{base, c.Lister, c.Sweeper, c.ExpiryReader, c.Indexer}
+	case 103:
+		return composed103{base, c.Toucher, c.Lister, c.Sweeper, c.ExpiryReader, c.Indexer}
+	case 104:
+		return composed104{base, c.Closer, c.ExpiryReader, c.Indexer}
+	case 105:
+		return composed105{base, c.Toucher, c.Closer, c.ExpiryReader, c.Indexer}
+	case 106:
+		return composed106{base, c.Lister, c.Closer, c.ExpiryReader, c.Indexer}
+	case 107:
+		return composed107{base, c.Toucher, c.Lister, c.Closer, c.ExpiryReader, c.Indexer}
+	case 108:
+		return composed108{base, c.Sweeper, c.Closer, c.ExpiryReader, c.Indexer}
+	case 109:
+		return composed109{base, c.Toucher, c.Sweeper, c.Closer, c.ExpiryReader, c.Indexer}
+	case 110:
+		return composed110{base, c.Lister, c.Sweeper, c.Closer, c.ExpiryReader, c.Indexer}
+	case 111:
+		return composed111{base, c.Toucher, c.Lister, c.Sweeper, c.Closer, c.ExpiryReader, c.Indexer}
+	case 112:
+		return composed112{base, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 113:
+		return composed113{base, c.Toucher, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 114:
+		return composed114{base, c.Lister, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 115:
+		return composed115{base, c.Toucher, c.Lister, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 116:
+		return composed116{base, c.Sweeper, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 117:
+		return composed117{base, c.Toucher, c.Sweeper, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 118:
+		return composed118{base, c.Lister, c.Sweeper, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 119:
+		return composed119{base, c.Toucher, c.Lister, c.Sweeper, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 120:
+		return composed120{base, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 121:
+		return composed121{base, c.Toucher, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 122:
+		return composed122{base, c.Lister, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 123:
+		return composed123{base, c.Toucher, c.Lister, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 124:
+		return composed124{base, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 125:
+		return composed125{base, c.Toucher, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 126:
+		return composed126{base, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
+	case 127:
+		return composed127{base, c.Toucher, c.Lister, c.Sweeper, c.Closer, c.ConditionalWriter, c.ExpiryReader, c.Indexer}
 	}
 	panic("unreachable")
 }

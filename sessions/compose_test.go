@@ -46,13 +46,25 @@ func (c capStub) ReadWithExpiry(context.Context, string, func(io.Reader, time.Ti
 	c.rec("ReadWithExpiry")
 	return nil
 }
+func (c capStub) CreateIndexed(context.Context, string, string, time.Time, func(io.Writer) error) error {
+	c.rec("CreateIndexed")
+	return nil
+}
+func (c capStub) ReplaceIndexed(context.Context, string, string, time.Time, func(io.Writer) error) error {
+	c.rec("ReplaceIndexed")
+	return nil
+}
+func (c capStub) ReadIndex(context.Context, string, func(string, time.Time, io.Reader) error) error {
+	c.rec("ReadIndex")
+	return nil
+}
 
-// TestComposeExposesExactlyItsCapabilities builds every one of the 64
+// TestComposeExposesExactlyItsCapabilities builds every one of the 128
 // combinations and checks that the result implements exactly the given
 // capabilities, each forwarded to the value given for it, even when the
 // base storage itself has them all.
 func TestComposeExposesExactlyItsCapabilities(t *testing.T) {
-	names := []string{"Toucher", "Lister", "Sweeper", "Closer", "ConditionalWriter", "ExpiryReader"}
+	names := []string{"Toucher", "Lister", "Sweeper", "Closer", "ConditionalWriter", "ExpiryReader", "Indexer"}
 	for mask := range 1 << len(names) {
 		var calls []string
 		base := capStub{Storage: sessions.FromBytes(newCondBytes()), name: "base", calls: &calls}
@@ -77,6 +89,8 @@ func TestComposeExposesExactlyItsCapabilities(t *testing.T) {
 				c.ConditionalWriter = st
 			case "ExpiryReader":
 				c.ExpiryReader = st
+			case "Indexer":
+				c.Indexer = st
 			}
 		}
 		s := sessions.Compose(base, c)
@@ -85,7 +99,7 @@ func TestComposeExposesExactlyItsCapabilities(t *testing.T) {
 		check := func(n string, ok bool, call func(), methods ...string) {
 			t.Helper()
 			if ok != want[n] {
-				t.Errorf("mask %06b: the composed storage is %s: %v, want %v", mask, n, ok, want[n])
+				t.Errorf("mask %07b: the composed storage is %s: %v, want %v", mask, n, ok, want[n])
 			}
 			if ok {
 				call()
@@ -106,18 +120,24 @@ func TestComposeExposesExactlyItsCapabilities(t *testing.T) {
 		check("ConditionalWriter", ok, func() { cw.Create(ctx, "a", time.Time{}, nil); cw.Replace(ctx, "a", time.Time{}, nil) }, "Create", "Replace")
 		er, ok := s.(sessions.ExpiryReader)
 		check("ExpiryReader", ok, func() { er.ReadWithExpiry(ctx, "a", nil) }, "ReadWithExpiry")
+		ix, ok := s.(sessions.Indexer)
+		check("Indexer", ok, func() {
+			ix.CreateIndexed(ctx, "a", "i", time.Time{}, nil)
+			ix.ReplaceIndexed(ctx, "a", "i", time.Time{}, nil)
+			ix.ReadIndex(ctx, "i", nil)
+		}, "CreateIndexed", "ReplaceIndexed", "ReadIndex")
 		if fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
-			t.Errorf("mask %06b: calls went to %v, want %v", mask, calls, wantCalls)
+			t.Errorf("mask %07b: calls went to %v, want %v", mask, calls, wantCalls)
 		}
 		if u, ok := s.(interface{ Unwrap() sessions.Storage }); !ok || u.Unwrap() != sessions.Storage(base) {
-			t.Errorf("mask %06b: Unwrap of the composed storage does not return its base", mask)
+			t.Errorf("mask %07b: Unwrap of the composed storage does not return its base", mask)
 		}
 		// Write, Read and Invalidate are the base's.
 		if err := s.Write(ctx, "x", time.Time{}, func(w io.Writer) error { _, err := io.WriteString(w, "v"); return err }); err != nil {
-			t.Fatalf("mask %06b: Write through the composed storage: %v", mask, err)
+			t.Fatalf("mask %07b: Write through the composed storage: %v", mask, err)
 		}
 		if err := base.Read(ctx, "x", func(io.Reader) error { return nil }); err != nil {
-			t.Errorf("mask %06b: the base did not get the Write: %v", mask, err)
+			t.Errorf("mask %07b: the base did not get the Write: %v", mask, err)
 		}
 	}
 }
@@ -126,7 +146,7 @@ func TestCapabilitiesOf(t *testing.T) {
 	var calls []string
 	full := capStub{Storage: sessions.FromBytes(newCondBytes()), name: "s", calls: &calls}
 	c := sessions.CapabilitiesOf(full)
-	if c.Toucher == nil || c.Lister == nil || c.Sweeper == nil || c.Closer == nil || c.ConditionalWriter == nil || c.ExpiryReader == nil {
+	if c.Toucher == nil || c.Lister == nil || c.Sweeper == nil || c.Closer == nil || c.ConditionalWriter == nil || c.ExpiryReader == nil || c.Indexer == nil {
 		t.Errorf("CapabilitiesOf a storage with every capability = %+v, want every field set", c)
 	}
 	if c := sessions.CapabilitiesOf(sessions.Compose(full, sessions.Capabilities{})); c != (sessions.Capabilities{}) {

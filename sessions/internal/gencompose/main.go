@@ -36,6 +36,7 @@ var capabilities = []capability{
 	{"Closer", "io.Closer"},
 	{"ConditionalWriter", "ConditionalWriter"},
 	{"ExpiryReader", "ExpiryReader"},
+	{"Indexer", "Indexer"},
 }
 
 // Generate returns the formatted source of compose_gen.go.
