@@ -58,6 +58,13 @@ type Indexer interface {
 	// ReadIndex stops and returns it, so that errors.Is finds it. The
 	// reader passed to read is valid only during that call of read.
 	// ReadIndex costs what the entries of index cost, not what the store
-	// holds: it never scans other index keys' entries.
+	// holds: it never scans other index keys' entries. The empty index key
+	// lists nothing (ReadIndex may then return an error wrapping
+	// [ErrInvalidID]).
+	//
+	// read is called one call at a time, and must not call methods of the
+	// storage that change it: a storage may hold a read transaction or a
+	// lock while it calls read. A caller that ends what it lists collects
+	// the ids first and ends them after ReadIndex has returned.
 	ReadIndex(ctx context.Context, index string, read func(id string, expires time.Time, r io.Reader) error) error
 }
