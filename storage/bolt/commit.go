@@ -114,7 +114,7 @@ func (s *Store) commit(o *op) error {
 func (s *Store) run(batch []*op) {
 	for len(batch) > 0 {
 		failed := -1
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.update("commit", func(tx *bbolt.Tx) error {
 			b := tx.Bucket(s.bucket)
 			if b == nil {
 				return errNoBucket
@@ -130,6 +130,8 @@ func (s *Store) run(batch []*op) {
 			}
 			return nil
 		})
+		// A panic on a damaged page (update's ErrCorrupt) never sets
+		// failed: it poisons the Store and fails the whole batch below.
 		if failed >= 0 {
 			// One op broke the transaction; answer it and retry the others
 			// without it, as DB.Batch does.
@@ -137,7 +139,7 @@ func (s *Store) run(batch []*op) {
 			batch = append(batch[:failed], batch[failed+1:]...)
 			continue
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrCorrupt) { // which names the commit already
 			err = fmt.Errorf("sessionkit/bolt: commit: %w", err)
 		}
 		for _, o := range batch {

@@ -25,7 +25,8 @@ var (
 // the same write transaction (shared with concurrent changes by the group
 // commit, in queue order), so nothing can come between them; expiry is
 // judged by this process's clock at that transaction. Its other errors are
-// Write's, plus ErrCorrupt when id holds a value that is not a Store entry.
+// Write's (an error wrapping [ErrCorrupt] on a damaged file among them), plus
+// ErrCorrupt when id holds a value that is not a Store entry.
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	return s.writeIf(ctx, opCreate, id, expires, write)
 }
@@ -97,7 +98,8 @@ func applyConditional(b *bbolt.Bucket, o *op, now int64) (result, failure error)
 
 // ReadWithExpiry is Read that also passes read the expiry of the entry (the
 // zero Time: never), with the nanosecond precision of the entry's header,
-// read in the same transaction as the content. Its errors are Read's.
+// read in the same transaction as the content. Its errors are Read's,
+// [ErrCorrupt] on a damaged file among them.
 func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -112,7 +114,7 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 	buf := getBuffer()
 	defer putBuffer(buf)
 	var nanos int64
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view("read", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(s.bucket)
 		if b == nil {
 			return errNoBucket

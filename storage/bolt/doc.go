@@ -50,6 +50,22 @@
 // one open on a caller's behalf, and callbacks may call back into the
 // Store.
 //
+// # Damaged files
+//
+// bbolt panics on a page that is not what it should be, and a garbage
+// offset in a page can fault the process. A Store turns both into errors
+// wrapping [ErrCorrupt], at Open and on every call, and leaves no lock,
+// transaction, descriptor or goroutine behind. Open checks the pages it
+// depends on (meta, freelist, the page of the top-level buckets, the length
+// of the file) and fails on damage there; bbolt falls back to the older of
+// its two meta pages when only one is damaged, losing the last transaction.
+// A damaged branch or leaf page of the sessions is found by the first call
+// that reaches it: that call fails, and the Store is poisoned, so that
+// every later call fails with ErrCorrupt too, because a write on a damaged
+// tree can spread the damage and a read can return bytes of no session or
+// of another. Close still works and releases the file; restore it from a
+// backup or salvage it with bbolt's command line tool, then open it again.
+//
 // # Processes
 //
 // bbolt lets one process use a database file at a time. A second process

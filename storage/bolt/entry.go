@@ -2,16 +2,9 @@ package bolt
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"time"
 )
-
-// ErrCorrupt is wrapped by the error Read returns when the value stored
-// under an id is too short to hold the expiry header, which only happens
-// when something other than a Store wrote into the Store's bucket. List and
-// DeleteExpired skip such entries and leave them in place.
-var ErrCorrupt = errors.New("sessionkit/bolt: corrupt entry")
 
 // An entry is stored as an 8-byte header followed by the session content.
 // The header is the expiry as big-endian Unix nanoseconds; 0 means never.

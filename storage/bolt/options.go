@@ -126,7 +126,9 @@ func WithSweepBatch(n int) Option {
 // WithSweepErrorHandler sets the function that receives the errors of the
 // background sweeper, from its goroutine, one call at a time; the sweep is
 // retried at the next interval. The default logs them with [slog.Default]
-// at level Warn; nil discards them. The errors never contain an id.
+// at level Warn; nil discards them. The errors never contain an id. Once a
+// damaged file has poisoned the Store (see [ErrCorrupt]), every sweep fails
+// with an error wrapping ErrCorrupt until Close.
 func WithSweepErrorHandler(handle func(error)) Option {
 	return func(o *options) {
 		if handle == nil {

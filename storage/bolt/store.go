@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,7 @@ import (
 var (
 	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
 	errClosed   = sessions.ErrClosed
-	errCorrupt  = fmt.Errorf("%w: value shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
+	errCorrupt  = fmt.Errorf("%w: an entry is shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
 	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
 )
 
@@ -36,11 +37,26 @@ var (
 // returned nil is on disk unless WithSync(false) was given.
 //
 // After Close, every method returns an error wrapping [sessions.ErrClosed].
+//
+// A damaged database file never panics: a call that finds a damaged page
+// returns an error wrapping [ErrCorrupt], and from then on every call
+// returns one (the Store is poisoned), because the damage may have left
+// bbolt's state in memory half updated and further writes could spread it
+// over good pages. Close still succeeds and releases the file. See
+// ErrCorrupt.
 type Store struct {
 	db     *bbolt.DB
-	owned  bool // Close closes db
+	owned  bool     // Close closes db
+	file   *os.File // db's file when the Store opened it, for closeDB
 	bucket []byte
 	opts   options
+
+	// poisoned is the error every call returns once a call found the
+	// database file damaged; stuck is closed if that left one of bbolt's
+	// internal locks held for good. See corrupt.go.
+	poisoned  atomic.Pointer[error]
+	stuck     chan struct{}
+	stuckOnce sync.Once
 
 	// mu is held for reading by every call while it uses db, and for
 	// writing by Close, which so waits for calls in progress. It is never
@@ -74,8 +90,19 @@ type Store struct {
 // time. When another process or Store holds the lock, Open waits up to the
 // [WithLockTimeout] duration and then returns an error wrapping bbolt's
 // ErrTimeout (go.etcd.io/bbolt/errors.ErrTimeout) that says the file is
-// locked. Any other failure (a missing folder, a file that is not a bbolt
-// database) is returned wrapped as well.
+// locked. Any other failure (a missing folder, say) is returned wrapped as
+// well.
+//
+// A damaged file fails Open with an error wrapping [ErrCorrupt] instead of
+// a panic: a file that is not a bbolt database or whose two meta pages are
+// both damaged (the error also wraps bbolt's ErrInvalid or ErrChecksum), a
+// file cut short, a damaged freelist page, a damaged page of the top-level
+// bucket directory. A failed Open leaves no lock, descriptor or goroutine
+// behind, so the same path can be opened again once the file is repaired.
+// bbolt keeps two meta pages and uses the older one when the newer is
+// damaged: such a file opens, without the last transaction written before
+// the damage. The pages of the sessions themselves are not read by Open;
+// damage there is found by the first call that reaches it (see Store).
 //
 // Unless [WithSweepInterval] turns it off, Open starts a background
 // goroutine that removes expired entries; Close stops it.
@@ -90,8 +117,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 		// makes it try the lock once.
 		timeout = time.Nanosecond
 	}
-	db, err := bbolt.Open(path, o.fileMode, &bbolt.Options{Timeout: timeout, NoSync: o.noSync})
+	db, file, err := openDB(path, o.fileMode, &bbolt.Options{Timeout: timeout, NoSync: o.noSync}, timeout)
 	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err // it names the path
+		}
+		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) {
+			return nil, fmt.Errorf("%w: open %s: the file is not a bbolt database, or both of its meta pages are damaged: %w", ErrCorrupt, path, err)
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("sessionkit/bolt: open %s: the file is locked by another process or Store (bbolt allows one at a time); gave up after %v: %w", path, o.lockTimeout, err)
 		}
@@ -102,12 +135,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("sessionkit/bolt: open %s: %w", path, err)
 	}
-	s, err := newStore(db, true, o)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
+	return newStore(db, file, o, "open "+path)
 }
 
 // New returns a Store over db, which the caller opened and keeps owning:
@@ -121,6 +149,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 //
 // Unless [WithSweepInterval] turns it off (or db is read-only), New starts a
 // background goroutine that removes expired entries; Close stops it.
+//
+// A damaged page met while preparing the bucket fails New with an error
+// wrapping [ErrCorrupt], and one met later poisons the Store, as for Open.
+// The Store then leaves no lock of bbolt held, so db.Close works, except in
+// one case: when the meta pages of db's file become invalid while it is
+// open (another process wrote over the file, or cut it short), bbolt panics
+// while beginning a transaction and keeps its internal locks, and db.Close
+// would block for good. A Store from Open closes its file itself then.
 func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sessionkit/bolt: New: nil *bbolt.DB")
@@ -129,7 +165,7 @@ func New(db *bbolt.DB, opts ...Option) (*Store, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	return newStore(db, false, o)
+	return newStore(db, nil, o, "new")
 }
 
 func buildOptions(opts []Option) options {
@@ -155,23 +191,32 @@ func (o options) validate() error {
 	return nil
 }
 
-func newStore(db *bbolt.DB, owned bool, o options) (*Store, error) {
-	s := &Store{db: db, owned: owned, bucket: []byte(o.bucket), opts: o}
+// newStore returns a Store over db; file is db's file when Open opened it,
+// in which case the Store owns db, and closes it if newStore fails. op names
+// the call in errors.
+func newStore(db *bbolt.DB, file *os.File, o options, op string) (*Store, error) {
+	s := &Store{db: db, owned: file != nil, file: file, bucket: []byte(o.bucket), opts: o, stuck: make(chan struct{})}
 	var err error
 	if db.IsReadOnly() {
-		err = db.View(func(tx *bbolt.Tx) error {
+		err = s.view(op, func(tx *bbolt.Tx) error {
 			if tx.Bucket(s.bucket) == nil {
 				return errNoBucket
 			}
 			return nil
 		})
 	} else {
-		err = db.Update(func(tx *bbolt.Tx) error {
+		err = s.update(op, func(tx *bbolt.Tx) error {
 			_, err := tx.CreateBucketIfNotExists(s.bucket)
 			return err
 		})
 	}
 	if err != nil {
+		if s.owned {
+			_ = s.closeDB()
+		}
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err // it names op
+		}
 		return nil, fmt.Errorf("sessionkit/bolt: prepare bucket: %w", err)
 	}
 	if o.sweepInterval > 0 && !db.IsReadOnly() {
@@ -188,6 +233,9 @@ func newStore(db *bbolt.DB, owned bool, o options) (*Store, error) {
 func (s *Store) acquire() (release func(), err error) {
 	if s.closing.Load() {
 		return nil, errClosed
+	}
+	if p := s.poisoned.Load(); p != nil {
+		return nil, *p
 	}
 	s.mu.RLock()
 	if s.closed {
@@ -206,7 +254,9 @@ func (s *Store) acquire() (release func(), err error) {
 // bbolt's value limit (about 2 GiB) fails with an error wrapping
 // [sessions.ErrTooLarge]. A ctx that ends before the change enters a
 // transaction changes nothing; once it has entered one, Write waits for the
-// commit. bbolt errors are wrapped.
+// commit. bbolt errors are wrapped; a damaged page of the file fails Write,
+// and every change committed with it, with an error wrapping [ErrCorrupt]
+// and poisons the Store (see Store).
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -248,7 +298,8 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 // so a slow read function holds no bbolt transaction (which would stall the
 // file's growth, and with it every writer), and read may call back into the
 // Store. A value that is not a Store entry fails with [ErrCorrupt]; bbolt
-// errors are wrapped.
+// errors are wrapped. A damaged page of the file also fails with an error
+// wrapping ErrCorrupt, and poisons the Store (see Store).
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -262,7 +313,7 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view("read", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(s.bucket)
 		if b == nil {
 			return errNoBucket
@@ -290,7 +341,8 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 }
 
 // Invalidate implements [sessions.Storage]. Like Write, it shares its commit
-// with concurrent changes and returns once the removal is committed.
+// with concurrent changes and returns once the removal is committed. Its
+// errors are Write's.
 func (s *Store) Invalidate(ctx context.Context, id string) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -311,7 +363,7 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 // Touch implements [sessions.Toucher] by rewriting the entry's 8-byte
 // expiry header; the content is kept. Like Write, it shares its commit with
 // concurrent changes. A value that is not a Store entry fails with
-// [ErrCorrupt].
+// [ErrCorrupt]; its other errors are Write's.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
@@ -347,7 +399,8 @@ const listChunk = 512
 //
 // A failure is yielded as ("", err) and ends the iteration: ctx.Err() when
 // ctx is done between chunks, an error wrapping [sessions.ErrClosed] when the
-// Store is closed, or a wrapped bbolt error.
+// Store is closed, an error wrapping [ErrCorrupt] when a page of the file is
+// damaged (which poisons the Store, see Store), or a wrapped bbolt error.
 func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var after []byte // the last key visited, nil before the first chunk
@@ -364,7 +417,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 			}
 			ids = ids[:0]
 			more := false
-			err = s.db.View(func(tx *bbolt.Tx) error {
+			err = s.view("list", func(tx *bbolt.Tx) error {
 				b := tx.Bucket(s.bucket)
 				if b == nil {
 					return errNoBucket
@@ -391,7 +444,10 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 			})
 			release()
 			if err != nil {
-				yield("", fmt.Errorf("sessionkit/bolt: list: %w", err))
+				if !errors.Is(err, ErrCorrupt) { // which names the call already
+					err = fmt.Errorf("sessionkit/bolt: list: %w", err)
+				}
+				yield("", err)
 				return
 			}
 			for _, id := range ids {
@@ -424,19 +480,32 @@ func seekAfter(c *bbolt.Cursor, after []byte) (k, v []byte) {
 // database file. After Close, every method returns an error wrapping
 // [sessions.ErrClosed], including Close itself. A Store from New leaves its
 // db open. The error of closing the file is returned wrapped.
+//
+// Close of a Store poisoned by a damaged file (see Store) succeeds too and
+// releases the file. In one case it does not wait for calls in progress:
+// when the meta pages became invalid while the file was open, bbolt keeps
+// an internal lock for good, and a call that entered bbolt at that moment
+// never returns; Close then closes the file itself (releasing its lock
+// and descriptor) and leaves bbolt's read-only memory map of it in place
+// until the process exits.
 func (s *Store) Close() error {
 	if !s.closing.CompareAndSwap(false, true) {
 		return errClosed
 	}
 	if s.stopSweep != nil {
 		s.stopSweep()
-		<-s.sweepDone
+		select {
+		case <-s.sweepDone:
+		case <-s.stuck: // the sweeper may be blocked inside bbolt for good
+		}
 	}
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+	if !s.isStuck() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+	}
 	if s.owned {
-		if err := s.db.Close(); err != nil {
+		if err := s.closeDB(); err != nil {
 			return fmt.Errorf("sessionkit/bolt: close: %w", err)
 		}
 	}

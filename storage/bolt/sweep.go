@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,8 +25,10 @@ import (
 //
 // ctx is checked between batches: when it is done, DeleteExpired returns
 // the number removed so far and ctx.Err(). Other failures (an error
-// wrapping [sessions.ErrClosed] after Close, a wrapped bbolt error) are
-// returned the same way, with the number removed before them.
+// wrapping [sessions.ErrClosed] after Close, an error wrapping [ErrCorrupt]
+// when a page of the file is damaged, which poisons the Store, a wrapped
+// bbolt error) are returned the same way, with the number removed before
+// them.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	total := 0
 	var after []byte
@@ -41,7 +44,10 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 		release()
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("sessionkit/bolt: delete expired: %w", err)
+			if !errors.Is(err, ErrCorrupt) { // which names the call already
+				err = fmt.Errorf("sessionkit/bolt: delete expired: %w", err)
+			}
+			return total, err
 		}
 		if next == nil {
 			return total, nil
@@ -63,7 +69,7 @@ func (s *Store) sweepBatch(after []byte) (removed int, next []byte, err error) {
 		arena []byte // the expired keys, back to back
 		ends  []int  // where each key ends in arena
 	)
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view("delete expired", func(tx *bbolt.Tx) error {
 		b := tx.Bucket(s.bucket)
 		if b == nil {
 			return errNoBucket
@@ -92,7 +98,7 @@ func (s *Store) sweepBatch(after []byte) (removed int, next []byte, err error) {
 	if err != nil || len(ends) == 0 {
 		return 0, next, err
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.update("delete expired", func(tx *bbolt.Tx) error {
 		removed = 0 // the function runs once, but keep the count honest
 		b := tx.Bucket(s.bucket)
 		if b == nil {

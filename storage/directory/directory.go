@@ -245,7 +245,9 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 // entry while a Touch runs, the Touch lands on the replaced file and the
 // Write's content and expiry win, as if the Touch had happened just before.
 // A Touch that races the very instant the entry expires may report success
-// while the sweeper removes the entry.
+// while the sweeper removes the entry. In place, Touch needs no new block on
+// most file systems, so it keeps working on a full one (see the package
+// documentation).
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err // it says all there is: no prefix to stack on it

@@ -88,6 +88,19 @@
 // there can resurrect an ended session as a Store without
 // ConditionalWriter would.
 //
+// # A full file system
+//
+// When the file system has no free block or inode, Write, Create and
+// Replace fail with an error wrapping the file system's (errors.Is(err,
+// syscall.ENOSPC)): the temporary file is removed and the entry keeps its
+// old content, byte for byte, and a new id is not created. Read,
+// ReadWithExpiry, List and Invalidate keep working, as removing needs no
+// space. Touch rewrites 12 bytes of a block the entry already has, which
+// needs no new block or inode on tmpfs, ext4 or xfs, so it keeps working
+// there; a copy-on-write file system (btrfs, ZFS) may need a new block for
+// it and then fails it like a Write, leaving the old expiry. Writes work
+// again as soon as space is freed: nothing is left in a failed state.
+//
 // # Expiry
 //
 // Expired entries read as absent at once and stay on disk until a sweep
