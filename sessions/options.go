@@ -47,6 +47,10 @@ type config struct {
 	headerSet     bool
 	errorHandler  func(http.ResponseWriter, *http.Request, error)
 	logger        *slog.Logger
+	index         any // a func(T) string, checked against the provider's T by New
+	indexSet      bool
+	maxSessions   int
+	maxSet        bool
 }
 
 // WithStorage keeps the session server-side in s: only its id travels in
