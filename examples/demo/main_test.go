@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
+	"github.com/sessionkit/sessionkit/storage/memory"
 )
 
 // The README's first command is "go run ./examples/demo" on a fresh
@@ -383,5 +384,37 @@ func TestFingerprintIsShortStableAndHidesTheID(t *testing.T) {
 	}
 	if fingerprint(sessions.NewID()) == fp {
 		t.Error("two ids share a fingerprint")
+	}
+}
+
+// The store over a network client the demo made keeps every capability of
+// the backend: an ownedStore alone has only the methods of the store
+// interface, and the middleware would lose the backend's Indexer (the
+// sessions page), ConditionalWriter (logouts that stick) and Toucher.
+func TestOwnedStoreKeepsTheBackendsCapabilities(t *testing.T) {
+	backend := memory.New()
+	closed := false
+	s := owned(backend, closerFunc(func() error { closed = true; return nil }))
+	want, got := sessions.CapabilitiesOf(backend), sessions.CapabilitiesOf(s)
+	for _, c := range []struct {
+		name      string
+		want, got bool
+	}{
+		{"Toucher", want.Toucher != nil, got.Toucher != nil},
+		{"Lister", want.Lister != nil, got.Lister != nil},
+		{"Sweeper", want.Sweeper != nil, got.Sweeper != nil},
+		{"ConditionalWriter", want.ConditionalWriter != nil, got.ConditionalWriter != nil},
+		{"ExpiryReader", want.ExpiryReader != nil, got.ExpiryReader != nil},
+		{"Indexer", want.Indexer != nil, got.Indexer != nil},
+	} {
+		if c.got != c.want {
+			t.Errorf("the owned store is %s: %v; the backend: %v", c.name, c.got, c.want)
+		}
+	}
+	if err := s.Close(); err != nil || !closed {
+		t.Errorf("Close = %v, client closed %v; want nil, true", err, closed)
+	}
+	if err := backend.Write(t.Context(), "x", time.Time{}, func(io.Writer) error { return nil }); !errors.Is(err, sessions.ErrClosed) {
+		t.Errorf("after Close the backend's Write = %v; want ErrClosed", err)
 	}
 }
