@@ -505,13 +505,13 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 // write stores the session's entry: its creation time and the time of
 // this write (the request's: Set, Renew and a slide all set t.touched to
 // it), then its value. With WithIndex it files the entry too
-// (writeIndexed). With a storage that writes conditionally, a new id is created only if
-// absent (an id a custom generator repeats never overwrites another
-// session: the commit fails with ErrExists), and a stored one is replaced
-// only while it is live, or write returns errEnded: a concurrent logout,
-// Renew or Invalidate has ended the session, and it must not come back.
-// Without one, the write is an unconditional replace, which can do exactly
-// that.
+// (writeIndexed). With a storage that writes conditionally, a new id is
+// created only if absent (an id a custom generator repeats never
+// overwrites another session: the commit fails with ErrExists), and a
+// stored one is replaced only while it is live, or write returns errEnded:
+// a concurrent logout, Renew or Invalidate has ended the session, and it
+// must not come back. Without one, the write is an unconditional replace,
+// which can do exactly that.
 func (sv *serverSide) write(ctx context.Context, s *session) error {
 	var head [32]byte
 	entry := appendTimes(head[:0], s.t)
