@@ -149,9 +149,9 @@ func ID[T any](ctx context.Context) (string, error) {
 }
 
 // Invalidate removes the server-side session id of type T from the storage
-// at once, for example to log a user out of their other devices (the
-// application keeps the list of a user's ids, or lists the storage's keys
-// and uses [InvalidateKey]). If id is the current
+// at once, for example to log a user out of one device whose id the
+// application kept ([EndOthers] and the functions beside it do this for a
+// provider with [WithIndex], without the application keeping ids). If id is the current
 // session's own id, the current session is also cleared as by [Clear]. It
 // returns an error wrapping [ErrInvalidID] for a malformed id, the
 // storage's error, or an error for a client-side session, whose values

@@ -14,7 +14,8 @@
 //
 // Handlers wrapped by [Manager.Handler] reach the sessions through the
 // request context with [Get], [Set], [Clear], [GetOrSet], [Renew], [ID],
-// [Invalidate], [Key] and [InvalidateKey]:
+// [Invalidate], [Key] and [InvalidateKey], and a user's sessions with
+// [List], [End], [EndAll] and [EndOthers]:
 //
 //	m, err := sessions.New(
 //		sessions.Cookie[Login]("LOGIN", sessions.WithStorage(store)),
@@ -76,12 +77,43 @@
 // without ConditionalWriter the writes are unconditional, and a request in
 // flight can write an ended session back.
 //
+// # A user's sessions
+//
+// A server-side provider registered with [WithIndex] files every session
+// under an index key made from its value, typically the user id, over a
+// storage that implements [Indexer] (every backend of this repository
+// does; [New] refuses one that does not). The filing travels with the
+// session's own writes, in the same storage call: a login creates the
+// session under its user, a change of user moves it, a slide rewrites it,
+// and a session that ends (cleared, renewed away, invalidated, expired)
+// leaves it. Handlers then read one user's sessions without scanning the
+// store:
+//
+//	login, err := sessions.Get[Login](ctx)
+//	list, err := sessions.List[Login](ctx, login.User) // oldest first; Created, LastSeen, Expires, Current
+//	err = sessions.End[Login](ctx, login.User, key)     // one of them, by the Key List gave
+//	n, err := sessions.EndOthers[Login](ctx)            // "log out all other devices"
+//	n, err = sessions.EndAll[Login](ctx, login.User)    // everywhere, this device included
+//
+// End ends a key only if it is filed under the given index, so a key a
+// form posts for another user's session ends nothing ([ErrNoSession]).
+// Ending is an Invalidate: the device finds no session on its next
+// request, and a request of it in flight cannot write the session back
+// (an Indexer's writes are conditional). The middleware keeps each session's
+// creation time and the time a request last wrote it with its data
+// ([Entry]; with [WithIdleTimeout] a request writes it at most once per
+// half idle window, so LastSeen lags by at most about half the idle
+// timeout). [WithMaxSessions] caps the sessions of one index key, ending
+// the oldest when another joins, after Spring Security's maximumSessions.
+// The storage never sees the application's key: index keys are hashes of
+// the provider and that key, like storage keys ([IndexKeyOf]).
+//
 // # Storages
 //
 // [Storage] is a streaming contract; [ByteStorage], adapted with
 // [FromBytes], is the simple form for stores of whole byte slices. Backends
 // implement the optional [Toucher], [ConditionalWriter], [ExpiryReader],
-// [Lister], [Sweeper] and [io.Closer] where they can; [Compose] builds a
+// [Indexer], [Lister], [Sweeper] and [io.Closer] where they can; [Compose] builds a
 // wrapper that offers exactly the capabilities of what it wraps. Ids are 1
 // to 128 characters of [A-Za-z0-9_-] ([CheckID]); [NewID] makes 32 random
 // bytes as lowercase hex. The storagetest module checks a Storage against
@@ -92,8 +124,8 @@
 // derived from the provider's transport and name and the id (a SHA-256, 43
 // characters of the id alphabet; [KeyOf]). Providers that share a storage
 // therefore never share entries, and a dump or a listing of a storage holds
-// nothing that works as a cookie. What a listing yields ends a session
-// through [InvalidateKey]; [Key] tells the current session's.
+// nothing that works as a cookie. What a listing of the storage yields ends
+// a session through [InvalidateKey]; [Key] tells the current session's.
 //
 // # Serializers and transformers
 //

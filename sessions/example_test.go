@@ -203,3 +203,63 @@ func ExampleFromBytes() {
 	fmt.Println(len(backing.data), len(cookies[0].Value))
 	// Output: 1 64
 }
+
+func ExampleWithIndex() {
+	type Login struct{ User string }
+	store := newIndexStore() // any Storage with sessions.Indexer, such as storage/memory's
+	m, err := sessions.New(sessions.Cookie[Login]("LOGIN",
+		sessions.WithStorage(store),
+		// File each session under its user: List and the End functions
+		// then find a user's sessions without scanning the store.
+		sessions.WithIndex(func(l Login) string { return l.User }),
+	))
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		sessions.Set(r.Context(), Login{User: r.URL.Query().Get("user")})
+		sessions.Renew[Login](r.Context())
+	})
+	mux.HandleFunc("/devices", func(w http.ResponseWriter, r *http.Request) {
+		login, err := sessions.Get[Login](r.Context())
+		if err != nil {
+			fmt.Fprintln(w, "log in first")
+			return
+		}
+		list, err := sessions.List[Login](r.Context(), login.User)
+		if err != nil {
+			http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		for _, s := range list {
+			if s.Current {
+				fmt.Fprintf(w, "%s has %d sessions, this device's among them\n", login.User, len(list))
+			}
+		}
+	})
+	mux.HandleFunc("/log-out-other-devices", func(w http.ResponseWriter, r *http.Request) {
+		n, err := sessions.EndOthers[Login](r.Context())
+		if err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
+		fmt.Fprintf(w, "ended %d other sessions\n", n)
+	})
+	h := m.Handler(mux)
+
+	_, laptop := exampleRequest(h, "/login?user=ann", nil)
+	_, phone := exampleRequest(h, "/login?user=ann", nil)
+	exampleRequest(h, "/login?user=bob", nil)
+	for _, path := range []string{"/devices", "/log-out-other-devices", "/devices"} {
+		body, _ := exampleRequest(h, path, laptop)
+		fmt.Print(body)
+	}
+	body, _ := exampleRequest(h, "/devices", phone)
+	fmt.Print(body)
+	// Output:
+	// ann has 2 sessions, this device's among them
+	// ended 1 other sessions
+	// ann has 1 sessions, this device's among them
+	// log in first
+}

@@ -56,7 +56,10 @@ type Indexer interface {
 	// call runs may or may not be. An index key with no live entry is not
 	// an error: read is simply not called. If read returns an error,
 	// ReadIndex stops and returns it, so that errors.Is finds it. The
-	// reader passed to read is valid only during that call of read.
+	// reader passed to read is valid only during that call of read, and
+	// read must not call the storage: an Indexer may hold a lock or a
+	// transaction while it calls read (the middleware collects what it
+	// reads and acts after ReadIndex returns).
 	// ReadIndex costs what the entries of index cost, not what the store
 	// holds: it never scans other index keys' entries. The empty index key
 	// lists nothing (ReadIndex may then return an error wrapping

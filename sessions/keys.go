@@ -28,3 +28,34 @@ func (p *providerBase) key(id string) string {
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// indexDomain starts what an index key hashes, so that an index key never
+// equals a storage key, nor a hash made for another purpose.
+const indexDomain = "sessionkit/index-key/v1\x00"
+
+// indexPrefix is what every index key of a provider hashes before the
+// application's key: the transport and the name, as for storage keys, so
+// that two providers indexing by the same user id never share an index key.
+func indexPrefix(kind transportKind, name string) string {
+	return indexDomain + kind.String() + "\x00" + name + "\x00"
+}
+
+// indexKey returns the index key under which the provider files the
+// sessions whose [WithIndex] function returns userKey: the SHA-256 of the
+// provider's index prefix and userKey, in unpadded base64url, 43
+// characters of the id alphabet. A storage therefore never holds the
+// application's key (a user id, an e-mail address) in the clear. The empty
+// userKey files under no index key, and gives "".
+func (p *providerBase) indexKey(userKey string) string {
+	if userKey == "" {
+		return ""
+	}
+	var buf [192]byte
+	b := append(append(buf[:0], p.indexPrefix...), userKey...)
+	sum := sha256.Sum256(b)
+	// Encoded on the stack: one allocation, the string, where
+	// EncodeToString makes two.
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
+}

@@ -205,26 +205,46 @@ func TestIdleTimeoutCostsOneTouchPerHalfWindow(t *testing.T) {
 	}
 }
 
-// TestServerSideEntryKeepsTheCreationTime: what the middleware writes to
-// the storage carries the creation time before the serialized value, and
-// DecodeEntry gives both back.
-func TestServerSideEntryKeepsTheCreationTime(t *testing.T) {
+// TestServerSideEntryKeepsTheCreationAndLastSeenTimes: what the middleware
+// writes to the storage carries the creation time and the time of the
+// write before the serialized value, and DecodeEntry gives all three back;
+// a later write keeps the creation time and moves the other.
+func TestServerSideEntryKeepsTheCreationAndLastSeenTimes(t *testing.T) {
 	store := newMapStore()
 	c, clock := sessionApp(t, sessions.WithStorage(sessions.FromBytes(store)))
 	c.get("/set")
+	created := clock.now
 	ids := store.ids()
 	if len(ids) != 1 {
 		t.Fatalf("%d entries; want 1", len(ids))
 	}
-	raw, created, err := sessions.DecodeEntry(string(store.data[ids[0]]))
-	if err != nil || !created.Equal(clock.now) {
-		t.Fatalf("DecodeEntry = %v, %v; want the creation time %v", created, err, clock.now)
+	decode := func() sessions.Entry {
+		t.Helper()
+		store.mu.Lock()
+		data := string(store.data[ids[0]])
+		store.mu.Unlock()
+		e, err := sessions.DecodeEntry(data)
+		if err != nil {
+			t.Fatalf("DecodeEntry: %v", err)
+		}
+		return e
 	}
-	if l, err := sessions.Compact[Login]().Deserialize(raw); err != nil || l.User != "ann" {
+	e := decode()
+	if !e.Created.Equal(created) || !e.LastSeen.Equal(created) {
+		t.Fatalf("DecodeEntry = created %v, last seen %v; want both %v", e.Created, e.LastSeen, created)
+	}
+	if l, err := sessions.Compact[Login]().Deserialize(e.Value); err != nil || l.User != "ann" {
 		t.Fatalf("the entry's value decodes to %+v, %v; want ann", l, err)
 	}
-	if _, _, err := sessions.DecodeEntry("not an entry"); err == nil {
-		t.Fatal("DecodeEntry accepted content without a creation time")
+	clock.advance(time.Hour)
+	c.get("/set")
+	if e := decode(); !e.Created.Equal(created) || !e.LastSeen.Equal(clock.now) {
+		t.Fatalf("after a second Set DecodeEntry = created %v, last seen %v; want %v and %v", e.Created, e.LastSeen, created, clock.now)
+	}
+	for _, bad := range []string{"not an entry", "1a2b.value", "1a2b..value", ".1a2b.value"} {
+		if _, err := sessions.DecodeEntry(bad); err == nil {
+			t.Errorf("DecodeEntry(%q) accepted content without both times", bad)
+		}
 	}
 }
 

@@ -47,6 +47,10 @@ type config struct {
 	headerSet     bool
 	errorHandler  func(http.ResponseWriter, *http.Request, error)
 	logger        *slog.Logger
+	index         any // a func(T) string, checked against the provider's T by New
+	indexSet      bool
+	maxSessions   int
+	maxSet        bool
 }
 
 // WithStorage keeps the session server-side in s: only its id travels in
@@ -122,7 +126,9 @@ func WithLifetime(d time.Duration) Option {
 // that carries a valid session moves the end to d after the request, but
 // only once less than half of d remains: a burst of requests costs one
 // storage Touch (through [Toucher] when the storage has it, else a read
-// and a rewrite) and one resent cookie or header, not one per request. A
+// and a rewrite, as always with [WithIndex], whose entries record when
+// they were last seen) and one resent cookie or header, not one per
+// request. A
 // failure to move the end is logged and the request goes on. A server-side
 // session's cookie or header then also carries the session's times, as a
 // hint of when to move the end; the storage entry's expiry stays the

@@ -334,8 +334,8 @@ func TestGetOrSetIsAtomicWithinARequest(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("stored %v", ids)
 	}
-	raw, _, _ := sessions.DecodeEntry(string(store.data[ids[0]]))
-	if stored, _ := sessions.Compact[API]().Deserialize(raw); stored != b {
+	e, _ := sessions.DecodeEntry(string(store.data[ids[0]]))
+	if stored, _ := sessions.Compact[API]().Deserialize(e.Value); stored != b {
 		t.Fatalf("stored %q, returned %q", stored.Token, b.Token)
 	}
 }

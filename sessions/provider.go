@@ -51,6 +51,9 @@ type providerBase struct {
 	storage      Storage
 	cond         ConditionalWriter // storage's, when it has one
 	keyPrefix    string            // what the storage keys of this provider hash first
+	indexer      Indexer           // storage's, when the provider has WithIndex
+	indexPrefix  string            // what the index keys of this provider hash first
+	maxSessions  int               // WithMaxSessions; 0: no cap
 	transformers []Transformer
 	identity     func(*http.Request) string
 	lifetime     int64 // seconds
@@ -69,6 +72,7 @@ type providerBase struct {
 type provider[T any] struct {
 	providerBase
 	serializer Serializer[T]
+	indexFn    func(T) string // WithIndex, when indexer is set
 }
 
 func (p *provider[T]) Name() string        { return p.name }
@@ -185,6 +189,9 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 	}
 	if p.err == nil {
 		p.err = p.check(c, lifetime)
+	}
+	if p.err == nil {
+		p.err = p.setIndex(c)
 	}
 	if p.err == nil && kind == cookieTransport {
 		// The attributes are the same on every response but Max-Age: format

@@ -117,10 +117,12 @@ type opened struct {
 	id   string // server-side: the id it was read under
 }
 
-// decoder turns a serialized value into the slot's typed value; slot[T]
-// implements it, so that the loading logic needs no type parameter.
+// decoder turns a serialized value into the slot's typed value, and gives
+// the index key of that value ([WithIndex]); slot[T] implements it, so that
+// the loading and commit logic needs no type parameter.
 type decoder interface {
 	decode(data string) bool
+	indexKey() string
 }
 
 func (s *session) init(p *providerBase, st *requestState) {
@@ -222,6 +224,10 @@ func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
 	}
 	if s.change == unchanged && !s.stale {
 		return headerEdit{}, nil
+	}
+	if s.p.indexer != nil && (s.change == write || s.change == refresh) {
+		// The value is final: what is written is filed under its index key.
+		s.server.index = d.indexKey()
 	}
 	return s.keep.stage(cc, s)
 }
@@ -342,6 +348,13 @@ type serverSide struct {
 	renewedFrom string   // the stored id a Renew replaced: ended at commit, only if still live
 	invalidate  []string // ids to remove once every provider's writes succeeded
 	keyID, key  string   // the last id hashed into a storage key, and its key
+
+	// With WithIndex: the index key the commit files the session under;
+	// with WithMaxSessions also the index key of the value as stored
+	// before the request changed it (fromKnown: computed), and whether the
+	// commit's write made the session join an index key.
+	index, fromIndex  string
+	fromKnown, joined bool
 }
 
 // keyOf returns the storage key of id. A request usually reads and then
@@ -396,18 +409,18 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 	case err != nil:
 		return opened{}, "", err
 	}
-	data, created, err := DecodeEntry(b.String())
+	e, err := DecodeEntry(b.String())
 	if err != nil {
 		return opened{}, "malformed entry", nil
 	}
 	// The storage enforces the expiry it was given; the creation time
 	// enforces the lifetime as configured now. The activity time is only
 	// the client's hint, used to decide when to move the expiry.
-	t := times{created: created.Unix(), touched: hint.touched}
+	t := times{created: e.Created.Unix(), touched: hint.touched}
 	if s.st.unix() >= t.created+s.p.lifetime {
 		return opened{}, "expired", nil
 	}
-	return opened{data: data, t: t, id: id}, "", nil
+	return opened{data: e.Value, t: t, id: id}, "", nil
 }
 
 // forget queues the ids of the session for invalidation: the one that
@@ -489,17 +502,19 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 	return headerEdit{op: sendClear}, nil
 }
 
-// write stores the session's entry: its creation time, then its value.
-// With a storage that writes conditionally, a new id is created only if
-// absent (an id a custom generator repeats never overwrites another
-// session: the commit fails with ErrExists), and a stored one is replaced
-// only while it is live, or write returns errEnded: a concurrent logout,
-// Renew or Invalidate has ended the session, and it must not come back.
-// Without one, the write is an unconditional replace, which can do exactly
-// that.
+// write stores the session's entry: its creation time and the time of
+// this write (the request's: Set, Renew and a slide all set t.touched to
+// it), then its value. With WithIndex it files the entry too
+// (writeIndexed). With a storage that writes conditionally, a new id is
+// created only if absent (an id a custom generator repeats never
+// overwrites another session: the commit fails with ErrExists), and a
+// stored one is replaced only while it is live, or write returns errEnded:
+// a concurrent logout, Renew or Invalidate has ended the session, and it
+// must not come back. Without one, the write is an unconditional replace,
+// which can do exactly that.
 func (sv *serverSide) write(ctx context.Context, s *session) error {
-	var head [16]byte
-	entry := append(appendUnix(head[:0], s.t.created), '.')
+	var head [32]byte
+	entry := appendTimes(head[:0], s.t)
 	key, expires := sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0)
 	content := func(w io.Writer) error {
 		if _, err := w.Write(entry); err != nil {
@@ -509,6 +524,8 @@ func (sv *serverSide) write(ctx context.Context, s *session) error {
 		return err
 	}
 	switch {
+	case s.p.indexer != nil:
+		return sv.writeIndexed(ctx, s, key, expires, content)
 	case s.p.cond == nil:
 		return s.p.storage.Write(ctx, key, expires, content)
 	case sv.stored:
@@ -544,11 +561,13 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 		s.refreshFailed(err)
 		return headerEdit{}
 	}
-	if t, ok := s.p.storage.(Toucher); ok {
+	if t, ok := s.p.storage.(Toucher); ok && s.p.indexer == nil {
 		err = t.Touch(ctx, sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0))
 	} else {
 		// Without Toucher the entry is rewritten with the data just read,
-		// only if it is still live where the storage can tell.
+		// only if it is still live where the storage can tell. An indexed
+		// session is always rewritten: its filing and the time it was last
+		// seen, which the entry holds, move with it.
 		err = sv.write(ctx, s)
 	}
 	switch {
@@ -594,6 +613,10 @@ func (sv *serverSide) finish(cc *commitContext, s *session) (bool, error) {
 		if err := s.p.storage.Invalidate(ctx, s.p.key(id)); err != nil {
 			return false, err
 		}
+	}
+	if sv.joined {
+		sv.joined = false
+		sv.enforceCap(ctx, s)
 	}
 	return false, nil
 }

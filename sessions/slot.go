@@ -112,6 +112,12 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 		s.presence, s.raw, s.t = prevPresence, prevRaw, prevT
 		return zero, err
 	}
+	if s.p.maxSessions > 0 && s.server.stored && !s.server.fromKnown {
+		// The index key of the value as stored, before this change: the
+		// commit compares it with the new value's to tell whether the
+		// session joins another index key (WithMaxSessions).
+		s.server.fromIndex, s.server.fromKnown = s.indexKey(), true
+	}
 	s.value, s.change = v, write
 	return v, nil
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -27,15 +26,14 @@ var assets embed.FS
 // app is the demo web application: its store, its session manager and its
 // routes. newApp builds it, Handler serves it, Close releases the store.
 type app struct {
-	log        *slog.Logger
-	store      store
-	logins     sessions.Storage // the store, as the Login sessions' namespace
-	sessions   *sessions.Manager
-	storeDesc  string
-	handler    http.Handler
-	pages      map[string]*template.Template
-	loginCodec sessions.Serializer[Login]
-	secure     bool
+	log       *slog.Logger
+	store     store
+	logins    sessions.Storage // the store, as the Login sessions' namespace
+	sessions  *sessions.Manager
+	storeDesc string
+	handler   http.Handler
+	pages     map[string]*template.Template
+	secure    bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -46,7 +44,7 @@ type app struct {
 // ctx bounds the opening of a network store only. On error nothing is left
 // open.
 func newApp(ctx context.Context, cfg config) (*app, error) {
-	a := &app{log: cfg.Logger, loginCodec: sessions.Compact[Login](), secure: cfg.Secure}
+	a := &app{log: cfg.Logger, secure: cfg.Secure}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -105,7 +103,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	apiCommitFailed := sessions.WithErrorHandler(a.apiCommitFailed)
 	m, err := sessions.New(
 		sessions.Cookie[Login](loginCookie,
-			sessions.WithStorage(a.logins), secure, sessions.WithLogger(a.log), pageCommitFailed),
+			sessions.WithStorage(a.logins), sessions.WithIndex(userIndex),
+			secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Cart](cartCookie,
 			sessions.WithTransformers(enc), secure, sessions.WithLogger(a.log), pageCommitFailed),
 		sessions.Cookie[Prefs](prefsCookie,
@@ -126,6 +125,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /sessions", a.sessionsPage)
 	mux.HandleFunc("POST /sessions/end", a.endSession)
+	mux.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
 	mux.HandleFunc("GET /cart", a.cartPage)
 	mux.HandleFunc("POST /cart/add", a.cartAdd)
 	mux.HandleFunc("POST /cart/remove", a.cartRemove)
@@ -422,28 +422,25 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 
 // ---- the sessions page ----
 
-// userSession is one of a user's Login sessions, found in the store.
-type userSession struct {
-	key   string // its storage key: ends it, never works as a cookie
-	login Login
-}
+// The Login sessions are filed under their user (sessions.WithIndex), so
+// the page lists a user's sessions with sessions.List, which reads that
+// user's index key in the store and nothing else, and ends them with
+// sessions.End and sessions.EndOthers.
 
 // sessionRow is what the sessions page shows of a session.
 type sessionRow struct {
 	Fingerprint string
-	Since       time.Time
+	Created     time.Time // when this browser logged in (the login's Renew)
+	LastSeen    time.Time // when a request last wrote the session
 	Agent       string
 	Current     bool
 }
 
-// maxEntry bounds what the sessions page reads of one entry. A Login is a
-// few hundred bytes.
-const maxEntry = 8 << 10
-
 // fingerprint names a session on the page and in forms: the first 12 hex
 // characters (48 bits) of the SHA-256 of its storage key. The key itself
-// could be shown (it does not work as a cookie), but the short form is
-// easier to read and tells a visitor nothing about the store.
+// could be shown (it does not work as a cookie, and sessions.End checks
+// that a posted key is the user's), but the short form is easier to read
+// and tells a visitor nothing about the store.
 func fingerprint(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:6])
@@ -462,69 +459,23 @@ func validFingerprint(s string) bool {
 	return true
 }
 
-// sessionsOf returns the live Login sessions of user, newest first.
-//
-// It walks every Login entry of the store, which suits a demo and small
-// sites; a large site would keep an index from user to sessions beside
-// them. Entries that vanish or expire during the walk, and entries that do
-// not decode as a Login, are skipped.
-func (a *app) sessionsOf(ctx context.Context, user string) ([]userSession, error) {
-	var out []userSession
-	for key, err := range a.logins.(sessions.Lister).List(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		var data []byte
-		err := a.logins.Read(ctx, key, func(r io.Reader) error {
-			var err error
-			data, err = io.ReadAll(io.LimitReader(r, maxEntry))
-			return err
-		})
-		switch {
-		case errors.Is(err, sessions.ErrNotFound):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		raw, _, err := sessions.DecodeEntry(string(data))
-		if err != nil {
-			continue
-		}
-		l, err := a.loginCodec.Deserialize(raw)
-		if err != nil || l.User != user {
-			continue
-		}
-		out = append(out, userSession{key: key, login: l})
-	}
-	slices.SortFunc(out, func(x, y userSession) int {
-		if c := y.login.Since.Compare(x.login.Since); c != 0 {
-			return c
-		}
-		return strings.Compare(fingerprint(x.key), fingerprint(y.key))
-	})
-	return out, nil
-}
+// userIndex is the index key of a Login: its user. A user's sessions are
+// the sessions filed under it.
+func userIndex(l Login) string { return l.User }
 
-// currentLogin returns the signed-in user's session and its storage key.
-// ok is false when the browser is not signed in; err is a store failure.
-func currentLogin(ctx context.Context) (l Login, key string, ok bool, err error) {
+// currentLogin returns the signed-in user's session. ok is false when the
+// browser is not signed in; err is a store failure.
+func currentLogin(ctx context.Context) (l Login, ok bool, err error) {
 	l, err = sessions.Get[Login](ctx)
 	if errors.Is(err, sessions.ErrNoSession) {
-		return l, "", false, nil
+		return l, false, nil
 	}
-	if err != nil {
-		return l, "", false, err
-	}
-	key, err = sessions.Key[Login](ctx)
-	if err != nil {
-		return l, "", false, err
-	}
-	return l, key, true, nil
+	return l, err == nil, err
 }
 
 func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	login, current, ok, err := currentLogin(ctx)
+	login, ok, err := currentLogin(ctx)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -533,14 +484,15 @@ func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, "/")
 		return
 	}
-	list, err := a.sessionsOf(ctx, login.User)
+	// Oldest first; Current marks this browser's.
+	list, err := sessions.List[Login](ctx, login.User)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	rows := make([]sessionRow, len(list))
 	for i, s := range list {
-		rows[i] = sessionRow{Fingerprint: fingerprint(s.key), Since: s.login.Since, Agent: s.login.Agent, Current: s.key == current}
+		rows[i] = sessionRow{Fingerprint: fingerprint(s.Key), Created: s.Created, LastSeen: s.LastSeen, Agent: s.Value.Agent, Current: s.Current}
 	}
 	p, err := a.newPage(r, "Your sessions")
 	if err != nil {
@@ -552,7 +504,8 @@ func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // endSession ends one of the signed-in user's sessions, named by its
-// fingerprint. Only the user's own sessions can be found this way.
+// fingerprint. Only the user's own sessions can be found this way, and
+// sessions.End checks again that the key is filed under the user.
 func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fp := r.PostFormValue("session")
@@ -560,7 +513,7 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 		a.renderError(w, r, http.StatusBadRequest, "That is not a session fingerprint.")
 		return
 	}
-	login, current, ok, err := currentLogin(ctx)
+	login, ok, err := currentLogin(ctx)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -569,27 +522,44 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 		a.renderError(w, r, http.StatusUnauthorized, "Log in to manage your sessions.")
 		return
 	}
-	list, err := a.sessionsOf(ctx, login.User)
+	list, err := sessions.List[Login](ctx, login.User)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	i := slices.IndexFunc(list, func(s userSession) bool { return fingerprint(s.key) == fp })
+	i := slices.IndexFunc(list, func(s sessions.Listed[Login]) bool { return fingerprint(s.Key) == fp })
 	if i < 0 {
 		a.renderError(w, r, http.StatusNotFound, "You have no such session; it may have ended already.")
 		return
 	}
-	key := list[i].key
-	// InvalidateKey removes the entry at once; the other browser's next
-	// request finds no session and its cookie is cleared, and a request of
-	// it that was in flight cannot bring the session back. Ending the
-	// current session also clears it, as logout does.
-	if err := sessions.InvalidateKey[Login](ctx, key); err != nil {
+	// End removes the entry at once; the other browser's next request
+	// finds no session and its cookie is cleared, and a request of it that
+	// was in flight cannot bring the session back. Ending the current
+	// session also clears it, as logout does.
+	switch err := sessions.End[Login](ctx, login.User, list[i].Key); {
+	case errors.Is(err, sessions.ErrNoSession): // ended since the listing
+		a.renderError(w, r, http.StatusNotFound, "You have no such session; it may have ended already.")
+		return
+	case err != nil:
 		a.fail(w, r, err)
 		return
 	}
-	if key == current {
+	if list[i].Current {
 		seeOther(w, r, "/")
+		return
+	}
+	seeOther(w, r, "/sessions")
+}
+
+// endOtherSessions logs the user out of every other browser: what a user
+// does after a password change, or on seeing a session they do not know.
+func (a *app) endOtherSessions(w http.ResponseWriter, r *http.Request) {
+	switch _, err := sessions.EndOthers[Login](r.Context()); {
+	case errors.Is(err, sessions.ErrNoSession):
+		a.renderError(w, r, http.StatusUnauthorized, "Log in to manage your sessions.")
+		return
+	case err != nil:
+		a.fail(w, r, err)
 		return
 	}
 	seeOther(w, r, "/sessions")

@@ -141,6 +141,30 @@ func TestRealBrowserLoginCartLogout(t *testing.T) {
 		t.Fatalf("the store holds %+v (found %v) for the browser's LOGIN id, want ann from Chrome", l, ok)
 	}
 
+	// Another browser of ann's shows on the sessions page, with this one
+	// marked, and "log out all other devices" ends it.
+	other := newBrowser(t, srv, "other-browser")
+	other.login("ann")
+	rows := func() int {
+		t.Helper()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#sessions tr.session").length`))
+		if err != nil {
+			t.Fatalf("counting the sessions page's rows: %v", err)
+		}
+		return n
+	}
+	load("open the sessions page", chromedp.Navigate(srv.URL+"/sessions"))
+	if n, mine := rows(), text("#sessions tr.current td.created"); n != 2 || mine == "" {
+		t.Fatalf("the sessions page lists %d sessions (this one logged in at %q); want 2, this one marked", n, mine)
+	}
+	load("log out all other devices", chromedp.Click(chromedp.ID("end-others")))
+	if n := rows(); n != 1 {
+		t.Errorf("after logging out the other devices the page lists %d sessions; want 1", n)
+	}
+	if got := whoami(t, other.mustGet("/")); got != "" {
+		t.Errorf("the other browser is still signed in as %q", got)
+	}
+
 	const appleQty = `tr.line[data-product="apple"] td.qty`
 	load("open the cart", chromedp.Navigate(srv.URL+"/cart"))
 	load("add an apple", chromedp.Click(chromedp.ID("add-apple")))

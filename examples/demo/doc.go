@@ -4,9 +4,11 @@
 //   - LOGIN, a server-side session: the cookie holds only an id, the value
 //     sits in a store (a bolt file by default; -store picks memory, a
 //     directory, Redis or Postgres). Logging in calls sessions.Renew, the
-//     defence against session fixation; the sessions page lists a user's
-//     sessions in every browser and ends any of them with
-//     sessions.Invalidate.
+//     defence against session fixation. Each session is filed under its
+//     user (sessions.WithIndex): the sessions page lists a user's sessions
+//     in every browser from the store's index (sessions.List, with when
+//     each logged in and was last seen), ends any of them (sessions.End),
+//     and logs out all other devices (sessions.EndOthers).
 //   - CART, a client-side session encrypted with sessions.Encrypt: the
 //     browser keeps the cart but can neither read nor change it.
 //   - PREFS, a client-side session signed with

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
@@ -261,6 +262,18 @@ func TestSessionsPageListsAndEndsAUsersSessions(t *testing.T) {
 	if !strings.Contains(page, "browser-one") || !strings.Contains(page, "browser-two") {
 		t.Error("the sessions page does not show the browsers")
 	}
+	times := sessionTimes(t, page)
+	for _, fp := range want {
+		tm, ok := times[fp]
+		if !ok {
+			t.Fatalf("the row of %s shows no login and last-seen times:\n%s", fp, page)
+		}
+		for _, s := range tm {
+			if at, err := time.Parse("2006-01-02 15:04 UTC", s); err != nil || time.Since(at) > time.Hour || time.Until(at) > time.Minute {
+				t.Errorf("the row of %s shows the time %q; want about now", fp, s)
+			}
+		}
+	}
 	for _, b := range []*browser{one, two, other} {
 		id := b.cookie(loginCookie)
 		key, err := sessions.KeyOf[Login](a.sessions, id)
@@ -315,6 +328,47 @@ func TestSessionsPageListsAndEndsAUsersSessions(t *testing.T) {
 	}
 }
 
+// "Log out all other devices" ends the user's other sessions, at once and
+// in the store, and keeps this browser's and other users' sessions. With
+// one session left the page offers it no more.
+func TestLogOutAllOtherDevices(t *testing.T) {
+	a, srv := startApp(t, config{})
+	one, two, three := newBrowser(t, srv, "one"), newBrowser(t, srv, "two"), newBrowser(t, srv, "three")
+	bob := newBrowser(t, srv, "bob")
+	for _, b := range []*browser{one, two, three} {
+		b.login("ann")
+	}
+	bob.login("bob")
+	ended := []string{two.cookie(loginCookie), three.cookie(loginCookie)}
+	if page := one.mustGet("/sessions"); !strings.Contains(page, `id="end-others"`) {
+		t.Fatalf("the sessions page of a user with three sessions offers no \"log out all other devices\":\n%s", page)
+	}
+	page := one.mustPost("/sessions/end-others", nil)
+	fps, current := sessionRows(t, page)
+	if fpOne := sessionFingerprint(t, a, one.cookie(loginCookie)); !slices.Equal(fps, []string{fpOne}) || current != fpOne {
+		t.Errorf("after logging out the other devices the page lists %v (current %s); want only this browser's, %s", fps, current, fpOne)
+	}
+	if strings.Contains(page, `id="end-others"`) {
+		t.Error("with one session left the page still offers to log out the other devices")
+	}
+	for _, id := range ended {
+		if _, ok := storedLogin(t, a, id); ok {
+			t.Error("an ended session is still in the store")
+		}
+	}
+	for _, b := range []*browser{two, three} {
+		if got := whoami(t, b.mustGet("/")); got != "" || b.cookie(loginCookie) != "" {
+			t.Errorf("an ended browser is signed in as %q, or kept its cookie", got)
+		}
+	}
+	if got := whoami(t, one.mustGet("/")); got != "ann" {
+		t.Errorf("the browser that logged out the others is %q, want ann", got)
+	}
+	if got := whoami(t, bob.mustGet("/")); got != "bob" {
+		t.Errorf("bob's browser is %q, want bob", got)
+	}
+}
+
 func TestSessionsPageNeedsALogin(t *testing.T) {
 	_, srv := startApp(t, config{})
 	b := newBrowser(t, srv, "b")
@@ -324,6 +378,9 @@ func TestSessionsPageNeedsALogin(t *testing.T) {
 	}
 	if status, _ := b.post("/sessions/end", url.Values{"session": {"0123456789ab"}}); status != http.StatusUnauthorized {
 		t.Errorf("a logged-out end: status %d, want 401", status)
+	}
+	if status, _ := b.post("/sessions/end-others", nil); status != http.StatusUnauthorized {
+		t.Errorf("a logged-out end of the other sessions: status %d, want 401", status)
 	}
 	b.login("ann")
 	for _, fp := range []string{"", "xyz", "0123456789AB", "0123456789abc", "login-0123456"} {
@@ -723,6 +780,7 @@ func TestPagesRefuseOtherMethods(t *testing.T) {
 		{http.MethodGet, "/logout"},
 		{http.MethodGet, "/cart/add"},
 		{http.MethodGet, "/sessions/end"},
+		{http.MethodGet, "/sessions/end-others"},
 		{http.MethodGet, "/api/login"},
 		{http.MethodPost, "/api/me"},
 	} {

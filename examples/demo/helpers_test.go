@@ -222,6 +222,19 @@ func sessionRows(t testing.TB, page string) (fps []string, current string) {
 	return fps, current
 }
 
+var sessionTimesRE = regexp.MustCompile(`(?s)data-fingerprint="([0-9a-f]{12})">.*?class="created">([^<]*)<.*?class="last-seen">([^<]*)<`)
+
+// sessionTimes returns the login and last-seen times the sessions page
+// shows, by fingerprint.
+func sessionTimes(t testing.TB, page string) map[string][2]string {
+	t.Helper()
+	out := make(map[string][2]string)
+	for _, m := range sessionTimesRE.FindAllStringSubmatch(page, -1) {
+		out[m[1]] = [2]string{m[2], m[3]}
+	}
+	return out
+}
+
 // storedLogin reads id from the app's store and decodes it as a Login. ok
 // is false when the store has no such entry.
 func storedLogin(t testing.TB, a *app, id string) (l Login, ok bool) {
@@ -242,22 +255,27 @@ func storedLogin(t testing.TB, a *app, id string) (l Login, ok bool) {
 	if err != nil {
 		t.Fatalf("store.Read: %v", err)
 	}
-	raw, _, err := sessions.DecodeEntry(string(data))
+	e, err := sessions.DecodeEntry(string(data))
 	if err != nil {
 		t.Fatalf("stored entry is not a session entry: %v", err)
 	}
-	l, err = sessions.Compact[Login]().Deserialize(raw)
+	l, err = sessions.Compact[Login]().Deserialize(e.Value)
 	if err != nil {
 		t.Fatalf("stored entry is not a Login: %v", err)
 	}
 	return l, true
 }
 
-// storedIDs lists every key in the app's store, of every namespace.
+// storedIDs lists every key in the app's store, of every namespace. Every
+// backend of this repository is a sessions.Lister.
 func storedIDs(t testing.TB, a *app) []string {
 	t.Helper()
+	l, ok := a.store.(sessions.Lister)
+	if !ok {
+		t.Fatalf("the store %T cannot list its keys", a.store)
+	}
 	var ids []string
-	for id, err := range a.store.List(context.Background()) {
+	for id, err := range l.List(context.Background()) {
 		if err != nil {
 			t.Fatalf("store.List: %v", err)
 		}

@@ -14,8 +14,8 @@ import (
 // that kind of session, the safe outcome.
 
 // Login is the server-side session of a signed-in browser. Only its id
-// travels, in the LOGIN cookie; the value sits in the store, where the
-// sessions page finds every Login of a user.
+// travels, in the LOGIN cookie; the value sits in the store, filed under
+// its User (sessions.WithIndex), where the sessions page lists a user's.
 type Login struct {
 	User  string
 	Since time.Time // when this browser signed in, in UTC
@@ -53,9 +53,9 @@ const (
 	apiHeader   = "X-Session"
 )
 
-// Ids of the two server-side kinds start with a prefix, so the sessions page
-// skips API sessions without reading them. The middleware never adopts an
-// id the client chose, so every stored id came from these generators.
+// The keys of the two server-side kinds start with a prefix in the shared
+// store (see namespace), and so do their index keys, so each kind's entries
+// stay recognisable in a dump of the store.
 const (
 	// The namespaces of the two server-side kinds in the shared store.
 	loginKeyPrefix = "login-"

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
+	"github.com/sessionkit/sessionkit/storage/memory"
 )
 
 // The README's first command is "go run ./examples/demo" on a fresh
@@ -253,12 +254,27 @@ func TestOpenStoreSpecs(t *testing.T) {
 			if desc == "" {
 				t.Error("no description")
 			}
-			// Every store must list what it holds: the sessions page needs it.
-			if err := s.Write(ctx, "login-x", time.Now().Add(time.Hour), func(w io.Writer) error { _, err := io.WriteString(w, "v"); return err }); err != nil {
+			// Every store must file entries by index key, which the sessions
+			// page lists (sessions.New refuses the app without it), and list
+			// what it holds, which the tests look at.
+			has := sessions.CapabilitiesOf(s)
+			if has.Indexer == nil || has.Lister == nil {
+				t.Fatalf("the store %T has Indexer %v and Lister %v; want both", s, has.Indexer != nil, has.Lister != nil)
+			}
+			value := func(w io.Writer) error { _, err := io.WriteString(w, "v"); return err }
+			if err := has.Indexer.CreateIndexed(ctx, "login-x", "login-ann", time.Now().Add(time.Hour), value); err != nil {
 				t.Fatal(err)
 			}
+			var filed []string
+			err = has.Indexer.ReadIndex(ctx, "login-ann", func(id string, _ time.Time, _ io.Reader) error {
+				filed = append(filed, id)
+				return nil
+			})
+			if err != nil || !slices.Equal(filed, []string{"login-x"}) {
+				t.Errorf("ReadIndex gives %v, %v; want [login-x]", filed, err)
+			}
 			var ids []string
-			for id, err := range s.List(ctx) {
+			for id, err := range has.Lister.List(ctx) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -368,5 +384,37 @@ func TestFingerprintIsShortStableAndHidesTheID(t *testing.T) {
 	}
 	if fingerprint(sessions.NewID()) == fp {
 		t.Error("two ids share a fingerprint")
+	}
+}
+
+// The store over a network client the demo made keeps every capability of
+// the backend: an ownedStore alone has only the methods of the store
+// interface, and the middleware would lose the backend's Indexer (the
+// sessions page), ConditionalWriter (logouts that stick) and Toucher.
+func TestOwnedStoreKeepsTheBackendsCapabilities(t *testing.T) {
+	backend := memory.New()
+	closed := false
+	s := owned(backend, closerFunc(func() error { closed = true; return nil }))
+	want, got := sessions.CapabilitiesOf(backend), sessions.CapabilitiesOf(s)
+	for _, c := range []struct {
+		name      string
+		want, got bool
+	}{
+		{"Toucher", want.Toucher != nil, got.Toucher != nil},
+		{"Lister", want.Lister != nil, got.Lister != nil},
+		{"Sweeper", want.Sweeper != nil, got.Sweeper != nil},
+		{"ConditionalWriter", want.ConditionalWriter != nil, got.ConditionalWriter != nil},
+		{"ExpiryReader", want.ExpiryReader != nil, got.ExpiryReader != nil},
+		{"Indexer", want.Indexer != nil, got.Indexer != nil},
+	} {
+		if c.got != c.want {
+			t.Errorf("the owned store is %s: %v; the backend: %v", c.name, c.got, c.want)
+		}
+	}
+	if err := s.Close(); err != nil || !closed {
+		t.Errorf("Close = %v, client closed %v; want nil, true", err, closed)
+	}
+	if err := backend.Write(t.Context(), "x", time.Time{}, func(io.Writer) error { return nil }); !errors.Is(err, sessions.ErrClosed) {
+		t.Errorf("after Close the backend's Write = %v; want ErrClosed", err)
 	}
 }

@@ -11,12 +11,14 @@ import (
 )
 
 // namespace keeps the entries of one kind of session apart in a store the
-// app shares between kinds: every key gets prefix, and List yields only the
-// keys of this namespace, without it. The store's keys are already
-// per-provider hashes (the middleware never stores a raw id), so this only
-// lets the sessions page list Login sessions without reading API ones. It
-// offers exactly the store's capabilities, through sessions.Compose, except
-// Close and DeleteExpired, which belong to the shared store.
+// app shares between kinds: every key gets prefix, and so does every index
+// key (sessions.Indexer), so that the namespaces' indexes are apart too;
+// List and ReadIndex yield only the keys of this namespace, without it. The
+// store's keys are already per-provider hashes (the middleware never stores
+// a raw id, and index keys hash the provider too), so this only keeps each
+// kind's entries recognisable in a dump of the store. It offers exactly the
+// store's capabilities, through sessions.Compose, except Close and
+// DeleteExpired, which belong to the shared store.
 func namespace(s sessions.Storage, prefix string) sessions.Storage {
 	n := namespaced{s: s, prefix: prefix}
 	has := sessions.CapabilitiesOf(s)
@@ -32,6 +34,9 @@ func namespace(s sessions.Storage, prefix string) sessions.Storage {
 	}
 	if has.Lister != nil {
 		c.Lister = nsLister{n, has.Lister}
+	}
+	if has.Indexer != nil {
+		c.Indexer = nsIndexer{n, has.Indexer}
 	}
 	return sessions.Compose(n, c)
 }
@@ -101,4 +106,40 @@ func (n nsLister) List(ctx context.Context) iter.Seq2[string, error] {
 			}
 		}
 	}
+}
+
+type nsIndexer struct {
+	n namespaced
+	i sessions.Indexer
+}
+
+// index returns the store's index key for the namespace's index key; ""
+// (filed under no index key) stays "".
+func (n nsIndexer) index(index string) string {
+	if index == "" {
+		return ""
+	}
+	return n.n.prefix + index
+}
+
+func (n nsIndexer) CreateIndexed(ctx context.Context, key, index string, exp time.Time, w func(io.Writer) error) error {
+	return n.i.CreateIndexed(ctx, n.n.prefix+key, n.index(index), exp, w)
+}
+
+func (n nsIndexer) ReplaceIndexed(ctx context.Context, key, index string, exp time.Time, w func(io.Writer) error) error {
+	return n.i.ReplaceIndexed(ctx, n.n.prefix+key, n.index(index), exp, w)
+}
+
+// ReadIndex reads the namespace's index key of the store. Every key filed
+// there is one of the namespace's, written through it; a key without the
+// prefix could only come from a writer that bypassed the namespace, and is
+// skipped.
+func (n nsIndexer) ReadIndex(ctx context.Context, index string, read func(key string, exp time.Time, r io.Reader) error) error {
+	return n.i.ReadIndex(ctx, n.index(index), func(key string, exp time.Time, r io.Reader) error {
+		rest, ok := strings.CutPrefix(key, n.n.prefix)
+		if !ok {
+			return nil
+		}
+		return read(rest, exp, r)
+	})
 }

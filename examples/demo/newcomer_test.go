@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions"
 )
 
 // What a newcomer met in their first hour with the demo (issue 14), one
@@ -66,10 +68,13 @@ func TestStoreURLWithoutSlashesIsRefused(t *testing.T) {
 	}
 }
 
-// failingStore is a store whose writes (and listing) fail once failing is
-// set, as a store that went down between requests.
+// failingStore is a store whose writes (and index reads) fail once failing
+// is set, as a store that went down between requests. It offers the
+// Indexer the sessions page needs, and no ConditionalWriter, so that every
+// write of an unindexed session goes through its failing Write.
 type failingStore struct {
 	store
+	ix      sessions.Indexer // the store's
 	failing atomic.Bool
 }
 
@@ -82,11 +87,38 @@ func (s *failingStore) Write(ctx context.Context, id string, expires time.Time, 
 	return s.store.Write(ctx, id, expires, write)
 }
 
-func (s *failingStore) List(ctx context.Context) iter.Seq2[string, error] {
-	if s.failing.Load() {
-		return func(yield func(string, error) bool) { yield("", errStoreDown) }
+func (s *failingStore) indexer() (sessions.Indexer, error) {
+	switch {
+	case s.failing.Load():
+		return nil, errStoreDown
+	case s.ix == nil:
+		return nil, fmt.Errorf("the store %T is no sessions.Indexer", s.store)
 	}
-	return s.store.List(ctx)
+	return s.ix, nil
+}
+
+func (s *failingStore) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	ix, err := s.indexer()
+	if err != nil {
+		return err
+	}
+	return ix.CreateIndexed(ctx, id, index, expires, write)
+}
+
+func (s *failingStore) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	ix, err := s.indexer()
+	if err != nil {
+		return err
+	}
+	return ix.ReplaceIndexed(ctx, id, index, expires, write)
+}
+
+func (s *failingStore) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	ix, err := s.indexer()
+	if err != nil {
+		return err
+	}
+	return ix.ReadIndex(ctx, index, read)
 }
 
 func startFailingApp(t *testing.T) (*failingStore, *httptest.Server) {
@@ -94,8 +126,11 @@ func startFailingApp(t *testing.T) (*failingStore, *httptest.Server) {
 	fs := &failingStore{}
 	cfg := config{open: func(ctx context.Context, spec string) (store, string, error) {
 		s, desc, err := openStore(ctx, "memory:")
-		fs.store = s
-		return fs, desc, err
+		if err != nil {
+			return nil, "", err
+		}
+		fs.store, fs.ix = s, sessions.CapabilitiesOf(s).Indexer
+		return sessions.Compose(fs, sessions.Capabilities{Closer: s, Indexer: fs}).(store), desc, nil
 	}}
 	_, srv := startApp(t, cfg)
 	return fs, srv

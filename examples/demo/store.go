@@ -23,12 +23,16 @@ import (
 	"github.com/sessionkit/sessionkit/storage/redis"
 )
 
-// store is what the demo needs from a backend: the storage contract, the
-// Lister capability (the sessions page enumerates entries) and Close. Every
-// backend of this repository provides all three.
+// store is what the demo needs from a backend that it cannot ask for
+// through the sessions API: the storage contract and Close. The optional
+// capabilities reach the middleware through the store itself: the sessions
+// page needs sessions.Indexer, which sessions.New checks for (WithIndex
+// refuses a storage without it), and logouts that stick need
+// sessions.ConditionalWriter. Every backend of this repository has both,
+// and the demo's wrappers (ownedStore, namespace) forward exactly the
+// capabilities of what they wrap.
 type store interface {
 	sessions.Storage
-	sessions.Lister
 	io.Closer
 }
 
@@ -167,7 +171,7 @@ func openRedis(ctx context.Context, spec string) (store, string, error) {
 		_ = client.Close()
 		return nil, "", fmt.Errorf("store: %w", err)
 	}
-	return &ownedStore{store: s, client: client}, "redis " + redact(spec), nil
+	return owned(s, client), "redis " + redact(spec), nil
 }
 
 func openPostgres(ctx context.Context, spec string) (store, string, error) {
@@ -188,7 +192,7 @@ func openPostgres(ctx context.Context, spec string) (store, string, error) {
 		pool.Close()
 		return nil, "", fmt.Errorf("store: %w", err)
 	}
-	return &ownedStore{store: s, client: closerFunc(func() error { pool.Close(); return nil })}, "postgres " + redact(spec), nil
+	return owned(s, closerFunc(func() error { pool.Close(); return nil })), "postgres " + redact(spec), nil
 }
 
 // redact returns the URL spec with any password replaced by "xxxxx", for
@@ -250,6 +254,18 @@ type ownedStore struct {
 
 func (s *ownedStore) Close() error {
 	return errors.Join(s.store.Close(), s.client.Close())
+}
+
+// owned returns s as a store whose Close also closes client. It has
+// exactly the capabilities of s (sessions.Compose): an ownedStore alone
+// would have only the methods of the store interface, and hide the
+// Indexer, ConditionalWriter and Toucher of the backend from the
+// middleware.
+func owned(s store, client io.Closer) store {
+	o := &ownedStore{store: s, client: client}
+	c := sessions.CapabilitiesOf(s)
+	c.Closer = o
+	return sessions.Compose(o, c).(store) // Closer is set: the result is a store
 }
 
 type closerFunc func() error
