@@ -56,18 +56,16 @@ type Indexer interface {
 	// call runs may or may not be. An index key with no live entry is not
 	// an error: read is simply not called. If read returns an error,
 	// ReadIndex stops and returns it, so that errors.Is finds it. The
-	// reader passed to read is valid only during that call of read, and
-	// read must not call the storage: an Indexer may hold a lock or a
-	// transaction while it calls read (the middleware collects what it
-	// reads and acts after ReadIndex returns).
+	// reader passed to read is valid only during that call of read.
+	//
+	// read is called one call at a time, and must not call the storage: a
+	// storage may hold a read transaction or a lock while it calls read. A
+	// caller that ends what it lists (the middleware does) collects the ids
+	// first and ends them after ReadIndex has returned.
+	//
 	// ReadIndex costs what the entries of index cost, not what the store
 	// holds: it never scans other index keys' entries. The empty index key
 	// lists nothing (ReadIndex may then return an error wrapping
 	// [ErrInvalidID]).
-	//
-	// read is called one call at a time, and must not call methods of the
-	// storage that change it: a storage may hold a read transaction or a
-	// lock while it calls read. A caller that ends what it lists collects
-	// the ids first and ends them after ReadIndex has returned.
 	ReadIndex(ctx context.Context, index string, read func(id string, expires time.Time, r io.Reader) error) error
 }
