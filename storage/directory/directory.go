@@ -20,8 +20,8 @@ import (
 
 // Store is a [sessions.Storage] that keeps one file per session under a root
 // folder. It implements [sessions.Toucher], [sessions.ConditionalWriter],
-// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper] and
-// [io.Closer].
+// [sessions.ExpiryReader], [sessions.Indexer], [sessions.Lister],
+// [sessions.Sweeper] and [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
 // Stores, in one process or in several, may share one root: the guarantees

@@ -79,7 +79,11 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 // many it removed. Live entries, foreign files and symbolic links are left
 // alone. It also removes, without counting them, temporary files and empty
 // or truncated entries older than an hour: the debris of writers that
-// crashed or of an operating system crash.
+// crashed or of an operating system crash. Then it sweeps the index: it
+// removes the markers of entries that are gone or no longer record the
+// marker's index key, and the index key folders left empty, and makes the
+// missing marker of any live entry that records an index key (see the
+// package documentation).
 //
 // A failure on one file does not stop the sweep: DeleteExpired goes on with
 // the others and returns the full count with the first error. It stops
