@@ -89,8 +89,8 @@ func BenchmarkReadIndexGrowth(b *testing.B) {
 		logTableSize(b, pool, grownTable)
 		measure(b, 1)
 		if perOp[0] > 0 {
-			b.ReportMetric(perOp[0], "1k-ns/op")
-			b.ReportMetric(perOp[1], "1M-ns/op")
+			b.ReportMetric(perOp[0], "ns-1k/op")
+			b.ReportMetric(perOp[1], "ns-1M/op")
 			b.ReportMetric(perOp[1]/perOp[0], "x-1M/1k")
 			b.ReportMetric(vsControl[1]/vsControl[0], "x-vs-control")
 		}
