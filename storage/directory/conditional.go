@@ -36,7 +36,7 @@ var (
 // them can change the entry between the check and the rename. The errors
 // are Write's.
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.put(ctx, "create", id, expires, write, func(live bool) error {
+	return s.put(ctx, "create", id, "", expires, write, func(live bool) error {
 		if live {
 			return errCreateExists
 		}
@@ -52,7 +52,7 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 // process either lands before the removal or finds the entry gone. The
 // errors are Write's.
 func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.put(ctx, "replace", id, expires, write, func(live bool) error {
+	return s.put(ctx, "replace", id, "", expires, write, func(live bool) error {
 		if !live {
 			return errReplaceNotFound
 		}
@@ -60,10 +60,13 @@ func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write
 	})
 }
 
-// put is Write, Create and Replace: the content goes to a temporary file,
-// which is renamed over the entry under the folder's lock if cond (nil for
-// Write) accepts whether the entry is live at that moment.
-func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write func(io.Writer) error, cond func(live bool) error) error {
+// put is Write, Create and Replace, and their indexed forms: the content
+// goes to a temporary file, which is renamed over the entry under the
+// folder's lock if cond (nil for Write) accepts whether the entry is live at
+// that moment. An index other than "" is recorded in the entry's header,
+// and its marker is made under the same lock before the rename (see
+// index_layout.go).
+func (s *Store) put(ctx context.Context, op, id, index string, expires time.Time, write func(io.Writer) error, cond func(live bool) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 	}
@@ -117,8 +120,14 @@ func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write
 		writerPool.Put(bw)
 	}()
 	var h [headerSize]byte
-	putHeader(&h, expiryNanos(expires))
-	bw.Write(h[:]) // cannot fail: the buffer is larger than the header
+	if index == "" {
+		putHeader(&h, expiryNanos(expires))
+		bw.Write(h[:]) // cannot fail: the buffer is larger than the header
+	} else {
+		putIndexedHeader(&h, expiryNanos(expires), index)
+		bw.Write(h[:])
+		bw.WriteString(index) // nor can this: header and key take at most 152 bytes
+	}
 
 	err = write(w)
 	w.w = nil
@@ -153,6 +162,13 @@ func (s *Store) put(ctx context.Context, op, id string, expires time.Time, write
 			}
 			if err := cond(live); err != nil {
 				return err
+			}
+		}
+		if index != "" {
+			// Before the rename: a crash in between leaves a stale
+			// marker, never an entry filed under index without one.
+			if err := s.fileMarker(index, e); err != nil {
+				return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 			}
 		}
 		if err := os.Rename(tmp, e.path); err != nil {
@@ -232,6 +248,9 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 	}
 	if expired(nanos, time.Now()) {
 		return errReadNotFound
+	}
+	if err := skipIndexKey(br, h[:], e.name); err != nil {
+		return err
 	}
 	var t time.Time
 	if nanos != 0 {

@@ -20,8 +20,8 @@ import (
 
 // Store is a [sessions.Storage] that keeps one file per session under a root
 // folder. It implements [sessions.Toucher], [sessions.ConditionalWriter],
-// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper] and
-// [io.Closer].
+// [sessions.ExpiryReader], [sessions.Indexer], [sessions.Lister],
+// [sessions.Sweeper] and [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
 // Stores, in one process or in several, may share one root: the guarantees
@@ -179,7 +179,7 @@ func separators(p string) int {
 // and nothing changes. The writer passed to write is buffered; its errors
 // wrap the file system's. Expiries past the year 2262 are clamped to it.
 func (s *Store) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.put(ctx, "write", id, expires, write, nil)
+	return s.put(ctx, "write", id, "", expires, write, nil)
 }
 
 // Read implements [sessions.Storage]. What is particular to this Store: an
@@ -231,6 +231,9 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	}
 	if expired(nanos, time.Now()) {
 		return errReadNotFound
+	}
+	if err := skipIndexKey(br, h[:], e.name); err != nil {
+		return err
 	}
 	err = read(r)
 	r.r = nil

@@ -19,8 +19,10 @@
 // differing only in case ("Ab", "ab") apart on case-insensitive file
 // systems (macOS, Windows) and can hold no separator or dot. A file starts
 // with a 24-byte header (magic, version, expiry in Unix nanoseconds and its
-// checksum) followed by the content as written. Temporary files are named
-// ".tmp-*" in the entry's folder.
+// checksum), then, for an entry filed under an index key (version 2 of the
+// header), the key's bytes, then the content as written. Temporary files
+// are named ".tmp-*" in the entry's folder. The index lives apart, under
+// root/index (see below).
 //
 // Ids are checked with [sessions.CheckID] before any path is built, and the
 // built path is checked to be a child of the root. All file operations use
@@ -101,17 +103,57 @@
 // it and then fails it like a Write, leaving the old expiry. Writes work
 // again as soon as space is freed: nothing is left in a failed state.
 //
+// # Index
+//
+// Store implements sessions.Indexer, which lists and ends a user's
+// sessions. An entry filed under an index key records the key in its own
+// file, so the key and the content are renamed into place together and
+// every reader sees the key of the version it reads. Beside it, the index
+// holds a marker per filed entry, an empty file named like the entry, at
+// root/index/<fan-out>/<key name>/<name>, where the fan-out folder and the
+// key's name are made from the key as an entry's are from its id. The
+// "index" folder is not a fan-out folder name, so List and the sweep of
+// entries never enter it, and entries and index keys cannot collide.
+//
+// CreateIndexed and ReplaceIndexed make the marker while holding the lock
+// of the entry's folder, just before the rename that puts the entry into
+// place (flushed first with WithSync). ReadIndex lists the one key folder
+// and, for each marker, opens the entry it names and yields it only if it
+// is live and records that key: a session that ended, was renewed away or
+// moved to another key is never listed, whatever markers remain, and the
+// cost is that of the key's own markers, never a walk of the root. A marker
+// whose entry is absent or records another key (or none: Write, Create and
+// Replace file under none) is stale; ReadIndex removes it, and the key's
+// folder once it is empty, after reading the entry again under the lock of
+// its folder. The sweeper does the same for every key, after removing
+// expired entries, so the markers of sessions whose key is never read again
+// go too.
+//
+// Why ReadIndex never misses a live entry: every entry that records a key
+// has a marker under it. Markers are made and removed only under the lock
+// of the entry's folder, which every rename onto the entry also takes; a
+// filed write makes its marker before its rename, and a marker is removed
+// only after reading, under the lock, that the entry does not record its
+// key; Touch never changes a key. A process crash between the marker and
+// the rename leaves a stale marker, never an entry without one. An
+// operating system crash without WithSync could in principle keep the
+// rename and lose the marker on a file system that reorders them (ext4 and
+// XFS journal both in order); the sweeper, whose first sweep New starts at
+// once (unless WithSweepInterval disables it), makes the missing marker of
+// every live entry that records a key.
+//
 // # Expiry
 //
 // Expired entries read as absent at once and stay on disk until a sweep
 // removes them: DeleteExpired, or the background sweeper that New starts
 // (see [WithSweepInterval]). The sweeper also removes temporary files left by
-// writers that crashed.
+// writers that crashed, and stale markers of the index.
 //
 // # Errors
 //
 // Errors wrap the sentinels of package sessions (ErrNotFound, ErrInvalidID,
 // ErrClosed) and the os errors underneath, so errors.Is(err,
 // fs.ErrPermission) works. An os error's path has the entry's name
-// replaced by "<id>": ids are secrets and must not reach logs.
+// replaced by "<id>", and an index key's by "<index>": ids are secrets, and
+// index keys stand for users, so neither must reach logs.
 package directory

@@ -114,8 +114,10 @@ func idOf(folder, name string) (string, bool) {
 // Entry header, 24 bytes, before the content:
 //
 //	0  4  magic "SKSE"
-//	4  1  format version (1)
-//	5  3  zero
+//	4  1  format version: 1, or 2 for an entry that records an index key
+//	5  1  zero, or in version 2 the length of the index key (1..128), whose
+//	      bytes follow the header (see index_layout.go)
+//	6  2  zero
 //	8  8  expiry, Unix nanoseconds, big endian; 0 means never
 //	16 4  CRC-32 (IEEE) of bytes 8..16
 //	20 4  zero
@@ -177,7 +179,7 @@ func parseHeader(h []byte) (int64, headerState) {
 	if len(h) < headerSize {
 		return 0, headerShort
 	}
-	if [4]byte(h[0:4]) != headerMagic || h[4] != headerVersion {
+	if [4]byte(h[0:4]) != headerMagic || !knownVersion(h[4], h[keyLenOffset]) {
 		return 0, headerForeign
 	}
 	e := h[expiryOffset : expiryOffset+expiryLen]

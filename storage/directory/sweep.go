@@ -79,7 +79,11 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 // many it removed. Live entries, foreign files and symbolic links are left
 // alone. It also removes, without counting them, temporary files and empty
 // or truncated entries older than an hour: the debris of writers that
-// crashed or of an operating system crash.
+// crashed or of an operating system crash. Then it sweeps the index: it
+// removes the markers of entries that are gone or no longer record the
+// marker's index key, and the index key folders left empty, and makes the
+// missing marker of any live entry that records an index key (see the
+// package documentation).
 //
 // A failure on one file does not stop the sweep: DeleteExpired goes on with
 // the others and returns the full count with the first error. It stops
@@ -110,17 +114,28 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 		var err error
 		if strings.HasPrefix(name, tempPrefix) {
 			err = removeStaleTemp(dir, de)
-		} else if _, ok := idOf(folder, name); ok {
-			var n int
-			n, err = sweepEntry(dir+string(filepath.Separator)+name, time.Now(), func() (func(), error) { return s.lockFolder(dir) })
+		} else if id, ok := idOf(folder, name); ok {
+			var (
+				n   int
+				key string
+			)
+			n, key, err = sweepEntry(dir+string(filepath.Separator)+name, time.Now(), func() (func(), error) { return s.lockFolder(dir) })
 			removed += n
 			err = redact(err, name)
+			if err == nil && key != "" {
+				err = s.refile(id, key) // redacted already
+			}
 		}
 		if err != nil && first == nil {
 			first = fmt.Errorf("sessionkit/directory: %s: %w", op, err)
 		}
 		return true, nil
 	})
+	if err == nil {
+		// After the entries, so that the markers of the entries just
+		// removed go in the same sweep.
+		err = s.sweepIndex(ctx, op)
+	}
 	if err == nil {
 		err = first
 	}
@@ -129,26 +144,28 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 
 // sweepEntry removes the entry at path if it is expired at now (and returns
 // 1), or if its header is truncated and it is older than staleTempAge (and
-// returns 0). It keeps everything else. The removal happens under the
+// returns 0). It keeps everything else, and returns the index key a live
+// entry it keeps records ("" for none). The removal happens under the
 // folder's lock, taken by lock, after checking that the file found is still
 // the entry: every rename onto an entry takes the same lock, so no fresh
 // content can arrive between that check and the removal.
-func sweepEntry(path string, now time.Time, lock func() (func(), error)) (int, error) {
+func sweepEntry(path string, now time.Time, lock func() (func(), error)) (int, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if absent(err) {
-			return 0, nil
+			return 0, "", nil
 		}
-		return 0, err
+		return 0, "", err
 	}
+	key := ""
 	found, err := func() (os.FileInfo, error) {
-		defer f.Close() // before the removal: Windows cannot remove an open file
-		var h [headerSize]byte
+		defer f.Close()                               // before the removal: Windows cannot remove an open file
+		var h [headerSize + sessions.MaxIDLength]byte // the header and an index key
 		n, err := f.ReadAt(h[:], 0)
 		if err != nil && err != io.EOF {
 			return nil, err
 		}
-		nanos, state, err := checkHeader(f, h[:n])
+		nanos, state, err := checkHeader(f, h[:min(n, headerSize)])
 		if err != nil {
 			return nil, err
 		}
@@ -160,19 +177,22 @@ func sweepEntry(path string, now time.Time, lock func() (func(), error)) (int, e
 		case state == headerOK && expired(nanos, now):
 		case state == headerShort && now.Sub(fi.ModTime()) > staleTempAge:
 		default:
+			if kl := keyLenOf(h[:]); state == headerOK && kl > 0 && n >= headerSize+kl {
+				key = string(h[headerSize : headerSize+kl])
+			}
 			return nil, nil
 		}
 		return fi, nil
 	}()
 	if found == nil || err != nil {
-		return 0, err
+		return 0, key, err
 	}
 	unlock, err := lock()
 	if err != nil {
 		if absent(err) {
-			return 0, nil
+			return 0, "", nil
 		}
-		return 0, err
+		return 0, "", err
 	}
 	defer unlock()
 	// A Write may have renamed fresh content over the entry since it was
@@ -180,23 +200,23 @@ func sweepEntry(path string, now time.Time, lock func() (func(), error)) (int, e
 	cur, err := os.Lstat(path)
 	if err != nil {
 		if absent(err) {
-			return 0, nil
+			return 0, "", nil
 		}
-		return 0, err
+		return 0, "", err
 	}
 	if !os.SameFile(found, cur) {
-		return 0, nil
+		return 0, "", nil
 	}
 	if err := os.Remove(path); err != nil {
 		if absent(err) {
-			return 0, nil // another sweeper or an Invalidate was first
+			return 0, "", nil // another sweeper or an Invalidate was first
 		}
-		return 0, err
+		return 0, "", err
 	}
 	if found.Size() < headerSize {
-		return 0, nil // debris, not an expired entry
+		return 0, "", nil // debris, not an expired entry
 	}
-	return 1, nil
+	return 1, "", nil
 }
 
 // removeStaleTemp removes the temporary file de in dir if it is older than

@@ -30,10 +30,13 @@ func conditionalStatements(t string) conditionalSQL {
 	return conditionalSQL{
 		// The row is inserted, or an expired one it conflicts with is
 		// overwritten; a live one is left alone and no row is affected.
-		create: `INSERT INTO ` + t + ` AS cur (id, data, expires_at) VALUES ($1, $2, $3) ` +
-			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at ` +
+		// $4 is the index key, NULL for none: Create and CreateIndexed
+		// share the statement, and the filing is part of the row.
+		create: `INSERT INTO ` + t + ` AS cur (id, data, expires_at, index_key) VALUES ($1, $2, $3, $4) ` +
+			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, index_key = EXCLUDED.index_key ` +
 			`WHERE cur.expires_at IS NOT NULL AND cur.expires_at <= now()`,
-		replace:    `UPDATE ` + t + ` SET data = $2, expires_at = $3 WHERE id = $1 AND ` + live,
+		// As for create, $4 is the index key or NULL.
+		replace:    `UPDATE ` + t + ` SET data = $2, expires_at = $3, index_key = $4 WHERE id = $1 AND ` + live,
 		live:       `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE id = $1 AND ` + live + `)`,
 		readExpiry: `SELECT data, expires_at FROM ` + t + ` WHERE id = $1 AND ` + live,
 	}
@@ -50,10 +53,19 @@ func conditionalStatements(t string) conditionalSQL {
 // When expires is already past by the local clock, nothing readable may be
 // stored: Create then only checks, with one SELECT, whether id is live, to
 // report ErrExists. Otherwise it behaves as Write; the errors are Write's.
+//
+// Create files id under no index key: a row it overwrites (an expired one)
+// leaves the index key it had, see [Store.CreateIndexed].
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "create", id); err != nil {
 		return err
 	}
+	return s.create(ctx, id, nil, expires, write)
+}
+
+// create is Create and CreateIndexed, whose checks have passed; index is
+// the index key, or nil for none.
+func (s *Store) create(ctx context.Context, id string, index any, expires time.Time, write func(io.Writer) error) error {
 	return sessions.WriteBuffered(write, func(data []byte) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("sessionkit/postgres: create: %w", err)
@@ -68,7 +80,7 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 			}
 			return nil
 		}
-		tag, err := s.pool.Exec(ctx, s.conditional.create, id, data, nullTime(expires))
+		tag, err := s.pool.Exec(ctx, s.conditional.create, id, data, nullTime(expires), index)
 		if err != nil {
 			return wrap(ctx, "create", err)
 		}
@@ -88,10 +100,19 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 //
 // When expires is already past by the local clock, Replace deletes the live
 // row instead. Otherwise it behaves as Write; the errors are Write's.
+//
+// Replace files id under no index key: the row leaves the index key it had,
+// see [Store.ReplaceIndexed].
 func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
 	if err := s.check(ctx, "replace", id); err != nil {
 		return err
 	}
+	return s.replace(ctx, id, nil, expires, write)
+}
+
+// replace is Replace and ReplaceIndexed, whose checks have passed; index is
+// the index key, or nil for none.
+func (s *Store) replace(ctx context.Context, id string, index any, expires time.Time, write func(io.Writer) error) error {
 	return sessions.WriteBuffered(write, func(data []byte) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("sessionkit/postgres: replace: %w", err)
@@ -103,7 +124,7 @@ func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write
 		if !expires.IsZero() && !expires.After(time.Now()) {
 			tag, err = s.pool.Exec(ctx, s.sqlExpire, id)
 		} else {
-			tag, err = s.pool.Exec(ctx, s.conditional.replace, id, data, nullTime(expires))
+			tag, err = s.pool.Exec(ctx, s.conditional.replace, id, data, nullTime(expires), index)
 		}
 		if err != nil {
 			return wrap(ctx, "replace", err)

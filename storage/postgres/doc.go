@@ -16,10 +16,31 @@
 //	id         text COLLATE "C" PRIMARY KEY
 //	data       bytea NOT NULL          -- the session bytes, as written
 //	expires_at timestamptz NULL        -- NULL: never expires
+//	index_key  text COLLATE "C" NULL   -- NULL: filed under no index key
 //
-// with an index on expires_at for sweeping. Every operation on one session is
-// one statement; pgx's statement cache prepares each once per connection, so
-// after that an operation is one round trip.
+// with an index on expires_at for sweeping and a partial one on
+// (index_key, id) WHERE index_key IS NOT NULL for ReadIndex. Every operation
+// on one session is one statement; pgx's statement cache prepares each once
+// per connection, so after that an operation is one round trip:
+//
+//	Write           INSERT ... ON CONFLICT (id) DO UPDATE SET data, expires_at, index_key = NULL
+//	                (DELETE when the expiry is already past)
+//	Read            SELECT data ... WHERE id = $1 AND live
+//	ReadWithExpiry  SELECT data, expires_at ... WHERE id = $1 AND live
+//	Invalidate      DELETE ... WHERE id = $1
+//	Touch           UPDATE ... SET expires_at WHERE id = $1 AND live (DELETE when past)
+//	Create          INSERT ... (index_key NULL) ON CONFLICT (id) DO UPDATE ... WHERE expired
+//	                (SELECT EXISTS when the expiry is already past)
+//	CreateIndexed   the same INSERT, with index_key = $4
+//	Replace         UPDATE ... SET data, expires_at, index_key = NULL WHERE id = $1 AND live
+//	                (DELETE of the live row when past)
+//	ReplaceIndexed  the same UPDATE, with index_key = $4
+//	ReadIndex       SELECT id, expires_at, data ... WHERE index_key = $1 AND id > $2
+//	                AND live ORDER BY id LIMIT n, batch after batch
+//	List            SELECT id ... WHERE id > $1 AND live ORDER BY id LIMIT n, batch after batch
+//	DeleteExpired   DELETE ... WHERE id IN (SELECT ... expired LIMIT n FOR UPDATE SKIP LOCKED)
+//
+// where live is (expires_at IS NULL OR expires_at > now()).
 //
 // # Conditional writes
 //
@@ -31,6 +52,24 @@
 // that ended is never written back; the plain upsert of Write would bring
 // it back. ReadWithExpiry (sessions.ExpiryReader) selects expires_at with
 // the content.
+//
+// # Index
+//
+// Store implements sessions.Indexer, which lists and ends a user's sessions,
+// with the index_key column: the index key of a session is part of its row,
+// set by the very statement that writes the row (CreateIndexed and
+// ReplaceIndexed set it, every other write clears it), so filing costs no
+// statement and no round trip of its own, and the index can never disagree
+// with the sessions. ReadIndex selects the live rows of one index key through
+// the partial index on (index_key, id): its cost is that of those rows,
+// whatever the table holds, and it is exact: a session that ended, expired or
+// moved to another index key is filtered by the same statement, and the
+// sweeper's DELETE of expired rows takes their filings with them.
+//
+// A table made before the index_key column existed is brought up to date
+// by New (ALTER TABLE ... ADD COLUMN IF NOT EXISTS, CREATE INDEX IF NOT
+// EXISTS), or by the statements of TableSQL where migrations manage the
+// schema.
 //
 // # Expiry
 //

@@ -78,7 +78,10 @@ func ExampleTableSQL() {
 	// CREATE TABLE IF NOT EXISTS "app"."sessions" (
 	// 	id         text COLLATE "C" PRIMARY KEY,
 	// 	data       bytea NOT NULL,
-	// 	expires_at timestamptz NULL
+	// 	expires_at timestamptz NULL,
+	// 	index_key  text COLLATE "C" NULL
 	// );
+	// ALTER TABLE "app"."sessions" ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL;
 	// CREATE INDEX IF NOT EXISTS "sessions_expires_at_idx" ON "app"."sessions" (expires_at);
+	// CREATE INDEX IF NOT EXISTS "sessions_index_key_idx" ON "app"."sessions" (index_key, id) WHERE index_key IS NOT NULL;
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +23,7 @@ import (
 // Store is a [sessions.Storage] that keeps each session as one row of a
 // PostgreSQL table, through a pgx connection pool. It also implements
 // [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
-// [sessions.Lister], [sessions.Sweeper] and [io.Closer].
+// [sessions.Indexer], [sessions.Lister], [sessions.Sweeper] and [io.Closer].
 //
 // Every operation on one session is a single statement, so a Store is safe
 // for concurrent use by multiple goroutines and inherits PostgreSQL's
@@ -35,11 +37,13 @@ type Store struct {
 	pool       *pgxpool.Pool
 	table      string // quoted, possibly schema-qualified
 	index      string // quoted expiry index name
+	keyIndex   string // quoted name of the index on index_key
 	batchSize  int
 	onSweepErr func(error)
 
 	sqlRead, sqlWrite, sqlDelete           string
 	sqlTouch, sqlExpire, sqlList, sqlSweep string
+	sqlReadIndex                           string
 	conditional                            conditionalSQL
 
 	closed    atomic.Bool
@@ -69,23 +73,34 @@ const live = `(expires_at IS NULL OR expires_at > now())`
 
 // New returns a Store that keeps sessions in a table of the database pool
 // connects to. Unless WithCreateTable(false) is given, it first creates the
-// table and its expiry index when the table is missing, with these
-// statements (for the default table name):
+// table and its indexes when the table is missing, with these statements
+// (for the default table name):
 //
 //	CREATE TABLE IF NOT EXISTS "sessionkit_sessions" (
 //		id         text COLLATE "C" PRIMARY KEY,
 //		data       bytea NOT NULL,
-//		expires_at timestamptz NULL
+//		expires_at timestamptz NULL,
+//		index_key  text COLLATE "C" NULL
 //	);
+//	ALTER TABLE "sessionkit_sessions"
+//		ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL;
 //	CREATE INDEX IF NOT EXISTS "sessionkit_sessions_expires_at_idx"
 //		ON "sessionkit_sessions" (expires_at);
+//	CREATE INDEX IF NOT EXISTS "sessionkit_sessions_index_key_idx"
+//		ON "sessionkit_sessions" (index_key, id) WHERE index_key IS NOT NULL;
 //
-// The two statements run in one transaction under an advisory lock, so that
-// application instances starting together do not trip over each other. In
-// either case New then checks that the table exists with the columns id,
-// data and expires_at, and returns a descriptive error if it does not. A
-// table managed elsewhere may use another collation for id, as long as it is
-// deterministic (the default ones are).
+// The same statements bring a table made before the index_key column
+// existed up to date: when the table exists but lacks that column or an
+// index on it, New runs them too (adding a column that may be NULL is a
+// change of the catalog only; building the index reads the table once,
+// blocking writes to it meanwhile). A table that is up to date is left
+// alone. The statements run in one transaction under an advisory lock, so
+// that application instances starting together do not trip over each
+// other. In either case New then checks that the table exists with the
+// columns id, data, expires_at and index_key, and returns a descriptive
+// error if it does not. A table managed elsewhere may use other
+// collations for id and index_key, as long as they are deterministic (the
+// default ones are).
 //
 // New starts the background sweeper unless WithSweepInterval(0) is given;
 // Close stops it. The Store never closes pool: the caller owns it and closes
@@ -108,11 +123,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	s := newStore(pool, o)
 
 	if o.createTable {
-		if err := createTable(ctx, pool, s.table, s.index); err != nil {
+		if err := createTable(ctx, pool, s.table, s.schemaSQL()); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkTable(ctx, pool, s.table); err != nil {
+	if err := checkTable(ctx, pool, s.table, allColumns); err != nil {
 		return nil, err
 	}
 	s.startSweeper(o.sweepInterval)
@@ -122,17 +137,20 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // newStore builds a Store from validated options without touching the
 // database.
 func newStore(pool *pgxpool.Pool, o options) *Store {
-	t, index := quoteNames(o.schema, o.table)
+	t, index, keyIndex := quoteNames(o.schema, o.table)
 	return &Store{
 		pool:       pool,
 		table:      t,
 		index:      index,
+		keyIndex:   keyIndex,
 		batchSize:  o.batchSize,
 		onSweepErr: o.onSweepError,
 
 		sqlRead: `SELECT data FROM ` + t + ` WHERE id = $1 AND ` + live,
+		// A plain Write files the session under no index key: the row it
+		// overwrites leaves the one it had.
 		sqlWrite: `INSERT INTO ` + t + ` (id, data, expires_at) VALUES ($1, $2, $3) ` +
-			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
+			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, index_key = NULL`,
 		sqlDelete:   `DELETE FROM ` + t + ` WHERE id = $1`,
 		conditional: conditionalStatements(t),
 		sqlTouch:    `UPDATE ` + t + ` SET expires_at = $2 WHERE id = $1 AND ` + live,
@@ -143,18 +161,39 @@ func newStore(pool *pgxpool.Pool, o options) *Store {
 		// behind each other or behind requests.
 		sqlSweep: `DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t +
 			` WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+		// Key-set pagination by id, served by the index on (index_key, id).
+		sqlReadIndex: `SELECT id, expires_at, data FROM ` + t + ` WHERE index_key = $1 AND id > $2 AND ` + live +
+			` ORDER BY id LIMIT $3`,
 	}
 }
 
-// quoteNames returns the quoted table name and the quoted name of its expiry
-// index. An index name cannot be schema-qualified: it lives in the table's
-// schema.
-func quoteNames(schema, table string) (quotedTable, quotedIndex string) {
+// quoteNames returns the quoted table name and the quoted names of its
+// expiry index and of its index on index_key. An index name cannot be
+// schema-qualified: it lives in the table's schema.
+func quoteNames(schema, table string) (quotedTable, quotedIndex, quotedKeyIndex string) {
 	ident := pgx.Identifier{table}
 	if schema != "" {
 		ident = pgx.Identifier{schema, table}
 	}
-	return ident.Sanitize(), pgx.Identifier{table + "_expires_at_idx"}.Sanitize()
+	return ident.Sanitize(),
+		pgx.Identifier{indexName(table, "_expires_at_idx")}.Sanitize(),
+		pgx.Identifier{indexName(table, "_index_key_idx")}.Sanitize()
+}
+
+// indexName returns table+suffix, or, when that is longer than PostgreSQL
+// keeps, a shortened table name, a hash of the whole one and suffix. The
+// server would silently cut a long name at 63 bytes, so that two long table
+// names sharing their first 50 bytes would name the same index, and the
+// second table's CREATE INDEX IF NOT EXISTS would create nothing.
+func indexName(table, suffix string) string {
+	if len(table)+len(suffix) <= maxIdentifierLength {
+		return table + suffix
+	}
+	h := fnv.New32a()
+	h.Write([]byte(table))
+	tag := fmt.Sprintf("_%08x", h.Sum32())
+	// table is ASCII (see checkIdentifier), so any byte is a boundary.
+	return table[:maxIdentifierLength-len(tag)-len(suffix)] + tag + suffix
 }
 
 // startSweeper starts the background sweeper when interval is positive.
@@ -168,67 +207,119 @@ func (s *Store) startSweeper(interval time.Duration) {
 }
 
 // TableSQL returns the statements New runs to create the table named name
-// (as accepted by [WithTable]) and its expiry index, for applications that
-// manage their schema with migrations and use WithCreateTable(false). It
-// returns an error if name is not a valid table name.
+// (as accepted by [WithTable]) and its indexes, for applications that
+// manage their schema with migrations and use WithCreateTable(false). They
+// are idempotent and also bring a table made by an earlier version of this
+// package, before the index_key column, up to date. TableSQL returns an
+// error if name is not a valid table name.
 func TableSQL(name string) (string, error) {
 	schema, table, err := parseTableName(name)
 	if err != nil {
 		return "", err
 	}
-	t, index := quoteNames(schema, table)
-	return createTableSQL(t) + ";\n" + createIndexSQL(index, t) + ";\n", nil
+	t, index, keyIndex := quoteNames(schema, table)
+	return strings.Join(schemaStatements(t, index, keyIndex), ";\n") + ";\n", nil
 }
 
-func createTableSQL(table string) string {
-	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
+// schemaSQL returns the statements that create the Store's table and
+// indexes, or complete them.
+func (s *Store) schemaSQL() []string { return schemaStatements(s.table, s.index, s.keyIndex) }
+
+// schemaStatements are the DDL of a table, in order. Each is idempotent:
+//   - the table, for a database that has none;
+//   - index_key, for a table made before the column existed (ADD COLUMN of
+//     a column without a default only changes the catalog);
+//   - the expiry index, which lets sweeps find expired rows without
+//     scanning the table;
+//   - the index of ReadIndex, on (index_key, id) so that it also serves
+//     ReadIndex's key-set pagination, and partial: rows filed under no
+//     index key, the sessions of a provider without WithIndex, cost it
+//     nothing. The planner uses it for index_key = $1, which implies
+//     index_key IS NOT NULL whatever $1 is.
+func schemaStatements(table, index, keyIndex string) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + table + ` (
 	id         text COLLATE "C" PRIMARY KEY,
 	data       bytea NOT NULL,
-	expires_at timestamptz NULL
-)`
+	expires_at timestamptz NULL,
+	index_key  text COLLATE "C" NULL
+)`,
+		`ALTER TABLE ` + table + ` ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL`,
+		`CREATE INDEX IF NOT EXISTS ` + index + ` ON ` + table + ` (expires_at)`,
+		`CREATE INDEX IF NOT EXISTS ` + keyIndex + ` ON ` + table + ` (index_key, id) WHERE index_key IS NOT NULL`,
+	}
 }
 
-// createIndexSQL: the index lets sweeps find expired rows without scanning
-// the table.
-func createIndexSQL(index, table string) string {
-	return `CREATE INDEX IF NOT EXISTS ` + index + ` ON ` + table + ` (expires_at)`
-}
+// The columns checkTable asks for: those of every version, and all of them.
+const (
+	baseColumns = `id, data, expires_at`
+	allColumns  = baseColumns + `, index_key`
+)
 
-// createTable creates the table and its index unless the table exists. An
-// existing table is left alone, so that a role without CREATE rights works
-// with a table made by migrations even without WithCreateTable(false). The
+// createTable runs the schema statements unless the table exists with the
+// index_key column and an index on it. An up-to-date table is left alone,
+// so that a role without CREATE rights works with a table made by
+// migrations even without WithCreateTable(false); an existing table of
+// another shape (without data or expires_at) is reported, not altered. The
 // DDL runs in one transaction holding an advisory lock on the table's name:
 // concurrent CREATE TABLE IF NOT EXISTS of one name can fail with a unique
-// violation in the catalog when instances start together.
-func createTable(ctx context.Context, pool *pgxpool.Pool, table, index string) error {
+// violation in the catalog when instances start together, and concurrent
+// ALTER TABLEs would queue on the table's lock anyway.
+func createTable(ctx context.Context, pool *pgxpool.Pool, table string, ddl []string) error {
+	doing := "creating"
 	var exists bool
 	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, pgx.QueryExecModeExec, table).Scan(&exists); err != nil {
 		return tableError("checking", table, err)
 	}
 	if exists {
-		return nil
+		if err := checkTable(ctx, pool, table, baseColumns); err != nil {
+			return err
+		}
+		current, err := upToDate(ctx, pool, table)
+		if err != nil {
+			return tableError("checking", table, err)
+		}
+		if current {
+			return nil
+		}
+		doing = "adding the column index_key and its index to"
 	}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "sessionkit/postgres:"+table); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, createTableSQL(table)); err != nil {
-			return err
+		for _, q := range ddl {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
-		_, err := tx.Exec(ctx, createIndexSQL(index, table))
-		return err
+		return nil
 	})
 	if err != nil {
-		return tableError("creating", table, err)
+		return tableError(doing, table, err)
 	}
 	return nil
 }
 
+// upToDate reports whether the existing table has the index_key column and
+// an index whose first column it is (by any name: a table managed by
+// migrations may call it otherwise).
+func upToDate(ctx context.Context, pool *pgxpool.Pool, table string) (bool, error) {
+	var column, index bool
+	err := pool.QueryRow(ctx, `SELECT
+	EXISTS (SELECT 1 FROM pg_attribute
+		WHERE attrelid = $1::regclass AND attname = 'index_key' AND NOT attisdropped),
+	EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE i.indrelid = $1::regclass AND a.attname = 'index_key')`,
+		pgx.QueryExecModeExec, table).Scan(&column, &index)
+	return column && index, err
+}
+
 // checkTable makes a missing table or column an error at New, with a message
 // that says what is wrong, rather than an error on every request later.
-func checkTable(ctx context.Context, pool *pgxpool.Pool, table string) error {
+func checkTable(ctx context.Context, pool *pgxpool.Pool, table, columns string) error {
 	// The simple protocol keeps this one-off query out of the statement cache.
-	rows, err := pool.Query(ctx, `SELECT id, data, expires_at FROM `+table+` WHERE false`,
+	rows, err := pool.Query(ctx, `SELECT `+columns+` FROM `+table+` WHERE false`,
 		pgx.QueryExecModeSimpleProtocol)
 	if err == nil {
 		rows.Close()
@@ -241,8 +332,7 @@ func checkTable(ctx context.Context, pool *pgxpool.Pool, table string) error {
 }
 
 // tableError describes what is wrong with the table when err says so: a
-// missing table, or one of another shape (an existing table with other
-// columns also makes the CREATE INDEX of New fail).
+// missing table, or one of another shape.
 func tableError(doing, table string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -252,7 +342,9 @@ func tableError(doing, table string, err error) error {
 				"(see TableSQL) or leave WithCreateTable at its default: %w", table, err)
 		case "42703": // undefined_column
 			return fmt.Errorf("sessionkit/postgres: table %s lacks a column of "+
-				"(id text, data bytea, expires_at timestamptz): %w", table, err)
+				"(id text, data bytea, expires_at timestamptz, index_key text); a table made "+
+				"before index_key existed gets it from New with WithCreateTable at its default, "+
+				"or from the statements of TableSQL: %w", table, err)
 		}
 	}
 	return fmt.Errorf("sessionkit/postgres: %s table %s: %w", doing, table, err)

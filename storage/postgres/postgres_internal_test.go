@@ -103,6 +103,17 @@ var idOps = []op{
 	{"Touch", func(ctx context.Context, s *Store, id string) error {
 		return s.Touch(ctx, id, time.Now().Add(time.Hour))
 	}},
+	{"CreateIndexed", func(ctx context.Context, s *Store, id string) error {
+		return s.CreateIndexed(ctx, id, "ix", time.Now().Add(time.Hour), writeString("v"))
+	}},
+	{"ReplaceIndexed", func(ctx context.Context, s *Store, id string) error {
+		return s.ReplaceIndexed(ctx, id, "ix", time.Now().Add(time.Hour), writeString("v"))
+	}},
+	// ReadIndex takes an index key where the others take an id: the same
+	// checks apply to it.
+	{"ReadIndex", func(ctx context.Context, s *Store, index string) error {
+		return s.ReadIndex(ctx, index, func(string, time.Time, io.Reader) error { return nil })
+	}},
 }
 
 func TestInvalidIDsAreRefusedBeforeAnyDial(t *testing.T) {

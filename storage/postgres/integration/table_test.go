@@ -127,7 +127,7 @@ func TestNewCreatesTheDocumentedSchema(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"id text NO C", "data bytea NO ", "expires_at timestamp with time zone YES "}
+	want := []string{"id text NO C", "data bytea NO ", "expires_at timestamp with time zone YES ", "index_key text YES C"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("columns = %q, want %q", got, want)
 	}
@@ -138,6 +138,13 @@ func TestNewCreatesTheDocumentedSchema(t *testing.T) {
 	}
 	if !strings.Contains(indexdef, "(expires_at)") {
 		t.Errorf("index = %s, want one on expires_at", indexdef)
+	}
+	if err := pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname = $2`,
+		table, table+"_index_key_idx").Scan(&indexdef); err != nil {
+		t.Fatalf("the index on index_key is missing: %v", err)
+	}
+	if !strings.Contains(indexdef, "(index_key, id) WHERE (index_key IS NOT NULL)") {
+		t.Errorf("index = %s, want a partial one on (index_key, id) WHERE index_key IS NOT NULL", indexdef)
 	}
 }
 
@@ -252,5 +259,19 @@ func TestExistingTableNeedsNoDDLRights(t *testing.T) {
 	var pgErr *pgconn.PgError
 	if _, err := postgres.New(ctx, pool, postgres.WithTable(schema+".missing")); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		t.Errorf("New on a missing table without DDL rights = %v, want an insufficient_privilege error", err)
+	}
+	// Nor upgrade a table made before index_key: New says what it tried.
+	old := schema + ".old"
+	for _, q := range []string{
+		`CREATE TABLE ` + old + ` (id text COLLATE "C" PRIMARY KEY, data bytea NOT NULL, expires_at timestamptz NULL)`,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ` + old + ` TO ` + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, err = postgres.New(ctx, pool, postgres.WithTable(old))
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" || !strings.Contains(err.Error(), "index_key") {
+		t.Errorf("New on an old table without DDL rights = %v, want an insufficient_privilege error that names index_key", err)
 	}
 }
