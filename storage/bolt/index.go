@@ -197,9 +197,10 @@ func (s *Store) ReadIndex(ctx context.Context, index string, read func(id string
 			if e.nanos != 0 {
 				expires = time.Unix(0, e.nanos)
 			}
-			r := &detachedReader{r: bytes.NewReader(arena.Bytes()[e.start:e.end])}
+			r := new(detachedReader)
+			r.r.Reset(arena.Bytes()[e.start:e.end])
 			err := read(e.id, expires, r)
-			r.r = nil
+			r.done = true
 			if err != nil {
 				return err
 			}
@@ -213,10 +214,13 @@ func (s *Store) ReadIndex(ctx context.Context, index string, read func(id string
 // detachedReader passes reads to r until it is detached, so that a read
 // function that keeps its reader cannot read the pooled buffer of a later
 // chunk or call, which may hold another session's content.
-type detachedReader struct{ r *bytes.Reader }
+type detachedReader struct {
+	r    bytes.Reader
+	done bool
+}
 
 func (d *detachedReader) Read(p []byte) (int, error) {
-	if d.r == nil {
+	if d.done {
 		return 0, errReaderDone
 	}
 	return d.r.Read(p)
@@ -225,7 +229,7 @@ func (d *detachedReader) Read(p []byte) (int, error) {
 // WriteTo implements io.WriterTo, so io.Copy and io.ReadAll-style callers
 // write the content out without an intermediate buffer.
 func (d *detachedReader) WriteTo(w io.Writer) (int64, error) {
-	if d.r == nil {
+	if d.done {
 		return 0, errReaderDone
 	}
 	return d.r.WriteTo(w)
