@@ -50,7 +50,7 @@ type op struct {
 	ctx   context.Context
 	kind  opKind
 	key   []byte
-	value []byte // opPut: header and content
+	value []byte // opPut, opCreate, opReplace: the encoded entry, which names its index key if filed (index.go)
 	nanos int64  // opTouch: the new expiry header
 	drop  bool   // opTouch, opCreate, opReplace: the new expiry has passed, delete instead of putting
 
@@ -164,9 +164,9 @@ func apply(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
 	}
 	switch o.kind {
 	case opPut:
-		return nil, b.Put(o.key, o.value)
+		return nil, putEntry(b, o.key, o.value)
 	case opDelete:
-		return nil, b.Delete(o.key)
+		return nil, deleteEntry(b, o.key)
 	case opCreate, opReplace:
 		return applyConditional(b, o, now)
 	case opTouch:
@@ -174,7 +174,7 @@ func apply(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
 		if v == nil {
 			return errNotFound, nil
 		}
-		nanos, content, err := decode(v)
+		nanos, _, err := decode(v)
 		if err != nil {
 			return errCorrupt, nil
 		}
@@ -182,13 +182,13 @@ func apply(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
 			return errNotFound, nil
 		}
 		if o.drop {
-			return nil, b.Delete(o.key)
+			return nil, deleteEntry(b, o.key)
 		}
 		// v belongs to the memory map and must not be written to; the new
-		// value is a copy with the new header.
-		nv := make([]byte, len(v))
+		// value is a copy with the new header, which keeps the index key
+		// and with it the filing.
+		nv := append([]byte(nil), v...)
 		putHeader(nv, o.nanos)
-		copy(nv[headerSize:], content)
 		return nil, b.Put(o.key, nv)
 	}
 	return fmt.Errorf("sessionkit/bolt: internal: unknown op %d", o.kind), nil

@@ -28,7 +28,7 @@ var (
 // Write's (an error wrapping [ErrCorrupt] on a damaged file among them), plus
 // ErrCorrupt when id holds a value that is not a Store entry.
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, opCreate, id, expires, write)
+	return s.writeIf(ctx, opCreate, id, "", expires, write)
 }
 
 // Replace stores what write produces as the content of id only if id holds
@@ -37,11 +37,12 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 // check and the Put run in one write transaction, like Create's. An expires
 // that has already passed removes the live entry. Its errors are Create's.
 func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, opReplace, id, expires, write)
+	return s.writeIf(ctx, opReplace, id, "", expires, write)
 }
 
-// writeIf is Write for the conditional op kinds.
-func (s *Store) writeIf(ctx context.Context, kind opKind, id string, expires time.Time, write func(io.Writer) error) error {
+// writeIf is Write for the conditional op kinds; a non-empty index files
+// the entry under it (see index.go).
+func (s *Store) writeIf(ctx context.Context, kind opKind, id, index string, expires time.Time, write func(io.Writer) error) error {
 	if err := sessions.CheckID(id); err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func (s *Store) writeIf(ctx context.Context, kind opKind, id string, expires tim
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := writeEntry(buf, write); err != nil {
+	if err := writeEntry(buf, index, write); err != nil {
 		return err
 	}
 	if buf.Len() > bbolt.MaxValueSize {
@@ -91,9 +92,9 @@ func applyConditional(b *bbolt.Bucket, o *op, now int64) (result, failure error)
 	case o.drop:
 		// The new expiry has passed: nothing readable may be stored, and
 		// whatever was there (expired, or the live entry Replace ends) goes.
-		return nil, b.Delete(o.key)
+		return nil, deleteEntry(b, o.key)
 	}
-	return nil, b.Put(o.key, o.value)
+	return nil, putEntry(b, o.key, o.value)
 }
 
 // ReadWithExpiry is Read that also passes read the expiry of the entry (the
@@ -145,13 +146,20 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 	return read(bytes.NewReader(buf.Bytes()), t)
 }
 
-// writeEntry writes the header placeholder and then what write produces
-// into buf. write gets a writer that is detached when it returns, so a
-// write func that keeps its writer gets sessions.ErrWriterDone instead of
-// writing into a pooled buffer that another call owns by then.
-func writeEntry(buf *bytes.Buffer, write func(io.Writer) error) error {
+// writeEntry writes the header placeholder, the index key if any, and
+// then what write produces into buf. write gets a writer that is detached
+// when it returns, so a write func that keeps its writer gets
+// sessions.ErrWriterDone instead of writing into a pooled buffer that
+// another call owns by then.
+func writeEntry(buf *bytes.Buffer, index string, write func(io.Writer) error) error {
 	var header [headerSize]byte
+	if index != "" {
+		header[0] = byte(indexFlag >> 56)
+	}
 	buf.Write(header[:])
+	if index != "" {
+		appendIndexPrefix(buf, index)
+	}
 	w := &detachedWriter{buf: buf}
 	err := write(w)
 	w.buf = nil

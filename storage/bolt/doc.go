@@ -21,6 +21,32 @@
 // by a background sweeper every 10 minutes by default, removes such entries
 // in bounded batches so that the file does not keep dead sessions.
 //
+// An entry filed under an index key (see below) sets the top bit of its
+// expiry header, which no expiry uses, and holds the index key, as one
+// length byte and its bytes, between the header and the content. The
+// filings themselves live in a bucket nested in the Store's bucket, under
+// the key "\x00sessionkit-index" (never an id: ids are [A-Za-z0-9_-]),
+// created by the first indexed write; its keys are index key, a zero byte
+// and id, with empty values. Entries that were never filed keep the plain
+// layout byte for byte, so files from before the index read unchanged.
+//
+// # Index
+//
+// The Store is a [sessions.Indexer]: CreateIndexed and ReplaceIndexed file
+// an entry under an index key (the middleware's hash of a user id, say),
+// and ReadIndex yields the live entries of one index key. The filing is
+// written in the same write transaction as the entry, through the group
+// commit, and so are its removals: Write, Create and Replace (which file
+// under no index key), a move by ReplaceIndexed, Invalidate, a write or
+// Touch with an expiry in the past and the sweeper's removal of an expired
+// entry each delete the old filing in the transaction that changes the
+// entry. The filing bucket therefore holds exactly the filings the entries
+// record, before and after any crash. ReadIndex is one cursor Seek over
+// the filings of its index key and one Get per filing, in short read
+// transactions that end before its read function runs: it costs the
+// entries of that index key, never a scan of the store, and skips entries
+// past their expiry that the sweeper has not removed yet.
+//
 // # Durability
 //
 // A Write, Touch or Invalidate that returned nil is committed and fsynced:
@@ -44,8 +70,8 @@
 //
 // No bbolt transaction is open while user code runs: Read copies the
 // content out before calling its read function, Write runs its write
-// function into a buffer before the write transaction, and List yields ids
-// between short read transactions. Long read transactions in bbolt stall
+// function into a buffer before the write transaction, and List and
+// ReadIndex yield between short read transactions. Long read transactions in bbolt stall
 // the growth of the file, and so every writer; this package never leaves
 // one open on a caller's behalf, and callbacks may call back into the
 // Store.

@@ -9,7 +9,9 @@ import (
 // An entry is stored as an 8-byte header followed by the session content.
 // The header is the expiry as big-endian Unix nanoseconds; 0 means never.
 // Big-endian keeps the layout readable with any tool, and a fixed-size
-// header lets Touch rewrite the expiry without decoding the content.
+// header lets Touch rewrite the expiry without decoding the content. The
+// top bit of the header, which no expiry sets, marks an entry filed under
+// an index key, which then sits between header and content (index.go).
 const headerSize = 8
 
 // maxExpiry is the latest instant Unix nanoseconds can hold (in 2262).
@@ -35,17 +37,19 @@ func expiryNanos(expires, now time.Time) (int64, bool) {
 	return expires.UnixNano(), true
 }
 
+// putHeader sets the expiry in the header b starts with, keeping the
+// header's index flag (see index.go).
 func putHeader(b []byte, nanos int64) {
-	binary.BigEndian.PutUint64(b[:headerSize], uint64(nanos))
+	flag := binary.BigEndian.Uint64(b[:headerSize]) & indexFlag
+	binary.BigEndian.PutUint64(b[:headerSize], uint64(nanos)|flag)
 }
 
-// decode splits a stored value into its expiry and content. The content
-// aliases v. It fails with [ErrCorrupt] when v is too short for the header.
+// decode splits a stored value into its expiry and content, skipping the
+// index key it may record. The content aliases v. It fails with
+// [ErrCorrupt] when v is too short for its header.
 func decode(v []byte) (nanos int64, content []byte, err error) {
-	if len(v) < headerSize {
-		return 0, nil, ErrCorrupt
-	}
-	return int64(binary.BigEndian.Uint64(v)), v[headerSize:], nil
+	nanos, _, content, err = decodeIndexed(v)
+	return nanos, content, err
 }
 
 // expired reports whether an entry with header nanos is expired at now

@@ -23,14 +23,14 @@ import (
 var (
 	errNotFound = sessions.ErrNotFound // the sentinel itself: a prefix would only stack
 	errClosed   = sessions.ErrClosed
-	errCorrupt  = fmt.Errorf("%w: an entry is shorter than its %d-byte expiry header", ErrCorrupt, headerSize)
+	errCorrupt  = fmt.Errorf("%w: value shorter than its header", ErrCorrupt)
 	errNoBucket = errors.New("sessionkit/bolt: the bucket of the store is missing from the database")
 )
 
 // Store is a [sessions.Storage] kept in a bbolt database file. Besides
 // Storage it implements [sessions.Toucher], [sessions.ConditionalWriter],
-// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper] and
-// [io.Closer].
+// [sessions.ExpiryReader], [sessions.Lister], [sessions.Sweeper],
+// [sessions.Indexer] and [io.Closer].
 //
 // A Store is safe for concurrent use by multiple goroutines. Changes from
 // concurrent callers are committed together (see Write), and a change that
@@ -269,7 +269,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := writeEntry(buf, write); err != nil {
+	if err := writeEntry(buf, "", write); err != nil {
 		return err
 	}
 	if buf.Len() > bbolt.MaxValueSize {

@@ -113,7 +113,7 @@ func (s *Store) sweepBatch(after []byte) (removed int, next []byte, err error) {
 			if err != nil || !expired(nanos, now) {
 				continue // renewed, removed or replaced since the scan
 			}
-			if err := b.Delete(k); err != nil {
+			if err := deleteEntry(b, k); err != nil { // and its filing
 				return err
 			}
 			removed++
