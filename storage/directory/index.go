@@ -268,8 +268,10 @@ func (s *Store) fileMarker(index string, e entry) error {
 			return nil
 		case errors.Is(err, fs.ErrExist):
 			return nil // filed already
-		case absent(err) && attempt < 10:
-			if err := s.mkdirIndex(k.dir); err != nil {
+		case absent(err) && attempt < 100:
+			// A folder mkdirIndex makes can be removed again, found empty,
+			// before it is done with it: that too is tried again.
+			if err := s.mkdirIndex(k.dir); err != nil && !absent(err) {
 				return redactBoth(err, e.name, k.name)
 			}
 		default:

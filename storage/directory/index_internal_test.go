@@ -268,3 +268,59 @@ func TestConcurrentCleanupNeverUnfilesALiveEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestFilingSurvivesItsFolderBeingRemoved races filed writes under one
+// index key against ReadIndex and sweeps, which remove the key's folder
+// (and the fan-out folder above it) whenever they find it empty. A write
+// that makes the folder and has it removed before it made its marker, even
+// between making the folder and setting its mode, makes it again: a filed
+// write never fails because a cleaner found the folder empty.
+func TestFilingSurvivesItsFolderBeingRemoved(t *testing.T) {
+	s := openTest(t, t.TempDir(), false)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	stop := make(chan struct{})
+	var cleaners sync.WaitGroup
+	for c := range 2 {
+		cleaners.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				if c == 0 {
+					err = s.ReadIndex(ctx, "u", func(string, time.Time, io.Reader) error { return nil })
+				} else {
+					_, err = s.DeleteExpired(ctx)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var writers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			id := fmt.Sprint("writer", w)
+			for i := range 300 {
+				// Each round leaves the folder empty for the cleaners: the
+				// entry is filed, then ended, and its marker is stale.
+				if err := s.CreateIndexed(ctx, id, "u", exp, indexText("v")); err != nil {
+					t.Errorf("round %d: CreateIndexed under a key whose folder cleaners remove = %v", i, err)
+					return
+				}
+				if err := s.Invalidate(ctx, id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(stop)
+	cleaners.Wait()
+}
