@@ -125,7 +125,7 @@ var brokenStorages = []broken{
 		name:  "WorksAfterClose",
 		doc:   "has a Close that does nothing",
 		new:   func() sessions.Storage { return worksAfterClose{base{newRefStore()}} },
-		catch: []string{"Closer/CallsAfterClose"},
+		catch: []string{"Closer/CallsAfterClose", "Indexer/CallsAfterClose"},
 	},
 	{
 		name: "ReopenLosesData",
@@ -364,6 +364,167 @@ var brokenStorages = []broken{
 		new:   func() sessions.Storage { return expiryReaderSwallowsReadError{base{newRefStore()}} },
 		catch: []string{"ExpiryReader/ReadError"},
 	},
+
+	// Indexer: the Spring Session bug classes first (stale entries after
+	// Invalidate, expiry and a sweep; renewed sessions missed; a principal
+	// change not followed; leaks across index keys), then the rest of the
+	// contract.
+	{
+		name:  "IndexListsInvalidated",
+		doc:   "keeps the filing of an invalidated entry and trusts its filing set, so ReadIndex yields the invalidated id (empty, as MGET answers a missing key)",
+		new:   func() sessions.Storage { return indexListsInvalidated{base{newRefStore()}} },
+		catch: []string{"Indexer/InvalidateUnlists", "Indexer/RenewedAwayNotListed"},
+	},
+	{
+		name:  "IndexListsExpired",
+		doc:   "yields every filed entry it holds in ReadIndex, expired or not (Spring Session #2614)",
+		new:   func() sessions.Storage { return indexListsExpired{base{newRefStore()}} },
+		catch: []string{"Indexer/ExpiredNotListed", "Indexer/TouchKeepsFiling"},
+	},
+	{
+		name:  "IndexSweepKeepsFilings",
+		doc:   "removes swept entries but not their filings, so an id swept and filed again elsewhere is listed under its old index key too",
+		new:   func() sessions.Storage { return indexSweepKeepsFilings{base{newRefStore()}} },
+		catch: []string{"Indexer/SweptNotListed"},
+	},
+	{
+		name:  "IndexMissesCreated",
+		doc:   "files an entry only when ReplaceIndexed rewrites it, not when CreateIndexed makes it, so a renewed session is missing from its index key (Spring Session #1987)",
+		new:   func() sessions.Storage { return indexMissesCreated{base{newRefStore()}} },
+		catch: []string{"Indexer/RenewedAwayNotListed", "Indexer/FilesAndReads"},
+	},
+	{
+		name:  "IndexNeverMoves",
+		doc:   "keeps the index key an entry was first filed under when ReplaceIndexed names another (Spring Session #343)",
+		new:   func() sessions.Storage { return indexNeverMoves{base{newRefStore()}} },
+		catch: []string{"Indexer/MovesWithPrincipalChange"},
+	},
+	{
+		name:  "IndexKeepsPlainRewrites",
+		doc:   "keeps an entry's filing when Write, Create or Replace rewrites it without an index key",
+		new:   func() sessions.Storage { return indexKeepsPlainRewrites{base{newRefStore()}} },
+		catch: []string{"Indexer/PlainWritesUnfile"},
+	},
+	{
+		name: "IndexChecksOnlyLiveness",
+		doc:  "filings lazily but checks only that a filed entry is live, not that it is still filed under the index key read",
+		new: func() sessions.Storage {
+			s := newRefStore()
+			s.d.lazy = true
+			return indexChecksOnlyLiveness{base{s}}
+		},
+		catch: []string{"Indexer/ReusedIDLeavesOldIndexKey", "Indexer/MovesWithPrincipalChange", "Indexer/PlainWritesUnfile"},
+	},
+	{
+		name: "IndexLeaksAcrossKeys",
+		doc:  "yields the entries of every index key in ReadIndex",
+		new: func() sessions.Storage {
+			return indexMatches{base{newRefStore()}, func(key, index string) bool { return true }}
+		},
+		catch: []string{"Indexer/NoLeakAcrossIndexKeys"},
+	},
+	{
+		name:  "IndexPrefixMatch",
+		doc:   "reads the index keys that start with the one asked for, like a SCAN or LIKE pattern",
+		new:   func() sessions.Storage { return indexMatches{base{newRefStore()}, strings.HasPrefix} },
+		catch: []string{"Indexer/NoLeakAcrossIndexKeys"},
+	},
+	{
+		name:  "IndexFoldsCase",
+		doc:   "compares index keys case-insensitively, like a SQL column with a case-insensitive collation",
+		new:   func() sessions.Storage { return indexMatches{base{newRefStore()}, strings.EqualFold} },
+		catch: []string{"Indexer/NoLeakAcrossIndexKeys"},
+	},
+	{
+		name:  "IndexFilesRefusedCreate",
+		doc:   "files the id under its index key before the condition of CreateIndexed refuses it, like an SADD in the MULTI of a failing SET NX",
+		new:   func() sessions.Storage { return indexFilesRefusedCreate{base{newRefStore()}} },
+		catch: []string{"Indexer/CreateOverLiveChangesNothing"},
+	},
+	{
+		name:  "IndexFilesRefusedReplace",
+		doc:   "files the id under its index key before the condition of ReplaceIndexed refuses it",
+		new:   func() sessions.Storage { return indexFilesRefusedReplace{base{newRefStore()}} },
+		catch: []string{"Indexer/ReplaceIndexedNeverCreates"},
+	},
+	{
+		name:  "IndexMovesBeforeWrite",
+		doc:   "moves the filing of ReplaceIndexed before it runs the write func, and keeps the move when the write func fails",
+		new:   func() sessions.Storage { return indexMovesBeforeWrite{base{newRefStore()}} },
+		catch: []string{"Indexer/FailedWriteChangesNothing"},
+	},
+	{
+		name:  "IndexTouchUnfiles",
+		doc:   "rewrites the entry without its index key in Touch",
+		new:   func() sessions.Storage { return indexTouchUnfiles{base{newRefStore()}} },
+		catch: []string{"Indexer/TouchKeepsFiling"},
+	},
+	{
+		name: "IndexStaleExpiry",
+		doc:  "yields in ReadIndex the expiry an entry was filed with, not the one Touch set since (a sorted set whose scores Touch forgets)",
+		new: func() sessions.Storage {
+			return &indexStaleExpiry{base: base{newRefStore()}, filedAt: make(map[string]time.Time)}
+		},
+		catch: []string{"Indexer/TouchKeepsFiling"},
+	},
+	{
+		name:  "IndexIgnoresCanceledContext",
+		doc:   "never looks at the context of ReadIndex",
+		new:   func() sessions.Storage { return indexIgnoresContext{base{newRefStore()}} },
+		catch: []string{"Indexer/Canceled"},
+	},
+	{
+		name:  "IndexReadErrorContinues",
+		doc:   "goes on calling the read func of ReadIndex after it failed, and returns nil",
+		new:   func() sessions.Storage { return indexReadErrorContinues{base{newRefStore()}} },
+		catch: []string{"Indexer/ReadErrorStops"},
+	},
+	{
+		name: "IndexAcceptsBadKey",
+		doc:  "checks the length of index keys only, so ../x and a/b reach the store",
+		new: func() sessions.Storage {
+			s := newRefStore()
+			s.checkKey = func(index string) error {
+				if index == "" || len(index) > sessions.MaxIDLength {
+					return sessions.ErrInvalidID
+				}
+				return nil
+			}
+			return s
+		},
+		catch: []string{"Indexer/InvalidIndexKey"},
+	},
+	{
+		name:  "IndexLosesConcurrentFilings",
+		doc:   "reads, changes and writes back the filing set of CreateIndexed in steps of their own, as a storage keeping it as one serialized value does",
+		new:   func() sessions.Storage { return indexLosesFilings{base{newRefStore()}} },
+		catch: []string{"Indexer/ConcurrentFilingsMatchModel"},
+	},
+	{
+		name:  "IndexMovesInTwoSteps",
+		doc:   "stores a ReplaceIndexed and files it under its new index key in two steps, so concurrent moves leave the id under both keys",
+		new:   func() sessions.Storage { return indexMovesInTwoSteps{base{newRefStore()}} },
+		catch: []string{"Indexer/ConcurrentMovesLastWriterWins"},
+	},
+	{
+		name:  "IndexTornVersion",
+		doc:   "reads an entry's content and its expiry for ReadIndex in two steps, so they may come from different writes",
+		new:   func() sessions.Storage { return indexTornVersion{base{newRefStore()}} },
+		catch: []string{"Indexer/OneVersionPerEntry"},
+	},
+	{
+		name: "IndexForgetsOnReopen",
+		doc:  "keeps its index in memory only, so a reopened storage lists nothing",
+		new:  func() sessions.Storage { return newRefStore() },
+		reopen: func(t *testing.T, s sessions.Storage) sessions.Storage {
+			r := s.(*refStore)
+			r.d.mu.Lock()
+			clear(r.d.filed)
+			r.d.mu.Unlock()
+			return reopenRef(t, r)
+		},
+		catch: []string{"Indexer/SurvivesReopen"},
+	},
 }
 
 // TestBrokenHelper runs the suite against the broken storage named by
@@ -437,6 +598,25 @@ func TestBrokenStoragesFail(t *testing.T) {
 	}
 }
 
+// runPattern selects the suite run of b in TestBrokenHelper: the groups its
+// catch list names (the others cannot tell whether it is caught, and
+// running them in every child process would only slow the test down), or
+// the whole suite for the reference.
+func (b broken) runPattern() string {
+	p := "^TestBrokenHelper$/^" + b.name + "$"
+	var groups []string
+	for _, c := range b.catch {
+		g, _, _ := strings.Cut(c, "/")
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return p
+	}
+	return p + "/^(" + strings.Join(groups, "|") + ")$"
+}
+
 // childRun is the outcome of one child process.
 type childRun struct {
 	out string
@@ -458,7 +638,7 @@ func runChildren(ctx context.Context, storages []broken) map[string]childRun {
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestBrokenHelper$/^"+b.name+"$", "-test.v", "-test.count=1", "-test.timeout=2m")
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run="+b.runPattern(), "-test.v", "-test.count=1", "-test.timeout=2m")
 			cmd.Env = append(os.Environ(), brokenEnv+"="+b.name)
 			out, err := cmd.CombinedOutput()
 			if ctx.Err() != nil {
@@ -513,11 +693,11 @@ func (b base) stored(id string) (refEntry, bool) {
 	return e, ok
 }
 
-// set replaces the entry of id.
+// set replaces the entry of id, moving its filing to e.index.
 func (b base) set(id string, e refEntry) {
 	b.d.mu.Lock()
 	defer b.d.mu.Unlock()
-	b.d.entries[id] = e
+	b.d.put(id, e)
 }
 
 // buffer runs write into a new buffer, as the reference's Write does.
@@ -1138,4 +1318,303 @@ func (s expiryReaderSwallowsReadError) ReadWithExpiry(ctx context.Context, id st
 		_ = read(r, exp) // the bug
 		return nil
 	})
+}
+
+// The broken Indexers below each change one thing about the reference's
+// index, which is exact (put and del keep the filing sets in step with the
+// entries) and which ReadIndex trusts, checking only that an entry is live.
+
+// readIndexWith is ReadIndex yielding the entries of the index keys match
+// accepts (the one asked for, in the reference) that keep accepts.
+func (b base) readIndexWith(ctx context.Context, index string, match func(key, index string) bool, keep func(e refEntry, ok bool) bool, read func(string, time.Time, io.Reader) error) error {
+	if err := b.beginIndex(ctx, index); err != nil {
+		return err
+	}
+	b.d.mu.Lock()
+	var out []indexed
+	for key, ids := range b.d.filed {
+		if !match(key, index) {
+			continue
+		}
+		for id := range ids {
+			if e, ok := b.d.entries[id]; keep(e, ok) {
+				out = append(out, indexed{id, e})
+			}
+		}
+	}
+	b.d.mu.Unlock()
+	return b.yieldIndexed(out, read)
+}
+
+func sameKey(key, index string) bool { return key == index }
+
+type indexListsInvalidated struct{ base }
+
+func (s indexListsInvalidated) Invalidate(ctx context.Context, id string) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	delete(s.d.entries, id) // the bug: the filing stays
+	return nil
+}
+
+func (s indexListsInvalidated) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.readIndexWith(ctx, index, sameKey, func(e refEntry, ok bool) bool {
+		return !ok || e.live(time.Now()) // a filed id with no entry is yielded empty
+	}, read)
+}
+
+type indexListsExpired struct{ base }
+
+func (s indexListsExpired) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.readIndexWith(ctx, index, sameKey, func(e refEntry, ok bool) bool {
+		return ok // the bug: no e.live check
+	}, read)
+}
+
+type indexSweepKeepsFilings struct{ base }
+
+func (s indexSweepKeepsFilings) DeleteExpired(ctx context.Context) (int, error) {
+	if err := s.begin(ctx, "sweep"); err != nil {
+		return 0, err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	n := 0
+	for id, e := range s.d.entries {
+		if !e.live(time.Now()) {
+			delete(s.d.entries, id) // the bug: the filing stays
+			n++
+		}
+	}
+	return n, nil
+}
+
+type indexMissesCreated struct{ base }
+
+func (s indexMissesCreated) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.checkIndex(index); err != nil {
+		return err
+	}
+	return s.refStore.CreateIndexed(ctx, id, "", expires, write) // the bug
+}
+
+type indexNeverMoves struct{ base }
+
+func (s indexNeverMoves) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.checkIndex(index); err != nil {
+		return err
+	}
+	if old, ok := s.stored(id); ok && old.index != "" {
+		index = old.index // the bug
+	}
+	return s.refStore.ReplaceIndexed(ctx, id, index, expires, write)
+}
+
+type indexKeepsPlainRewrites struct{ base }
+
+// filedUnder returns the index key id is filed under, the bug of each of
+// the plain writes below.
+func (s indexKeepsPlainRewrites) filedUnder(id string) string {
+	old, _ := s.stored(id)
+	return old.index
+}
+
+func (s indexKeepsPlainRewrites) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, id, s.filedUnder(id), expires, write, func(refEntry, bool) error { return nil })
+}
+
+func (s indexKeepsPlainRewrites) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.CreateIndexed(ctx, id, s.filedUnder(id), expires, write)
+}
+
+func (s indexKeepsPlainRewrites) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.refStore.ReplaceIndexed(ctx, id, s.filedUnder(id), expires, write)
+}
+
+type indexChecksOnlyLiveness struct{ base }
+
+func (s indexChecksOnlyLiveness) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.readIndexWith(ctx, index, sameKey, func(e refEntry, ok bool) bool {
+		return ok && e.live(time.Now()) // the bug: no e.index == index check
+	}, read)
+}
+
+// indexMatches reads the index keys match accepts.
+type indexMatches struct {
+	base
+	match func(key, index string) bool
+}
+
+func (s indexMatches) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.readIndexWith(ctx, index, s.match, func(e refEntry, ok bool) bool { return ok && e.live(time.Now()) }, read)
+}
+
+type indexFilesRefusedCreate struct{ base }
+
+func (s indexFilesRefusedCreate) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err == nil && s.checkIndex(index) == nil {
+		s.d.mu.Lock()
+		s.d.file(id, index) // the bug: before the condition
+		s.d.mu.Unlock()
+	}
+	return s.refStore.CreateIndexed(ctx, id, index, expires, write)
+}
+
+type indexFilesRefusedReplace struct{ base }
+
+func (s indexFilesRefusedReplace) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err == nil && s.checkIndex(index) == nil {
+		s.d.mu.Lock()
+		s.d.file(id, index) // the bug: before the condition
+		s.d.mu.Unlock()
+	}
+	return s.refStore.ReplaceIndexed(ctx, id, index, expires, write)
+}
+
+type indexMovesBeforeWrite struct{ base }
+
+func (s indexMovesBeforeWrite) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	if err := s.checkIndex(index); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	if e, ok := s.d.entries[id]; ok && e.live(time.Now()) {
+		e.index = index // the bug: moved before the write func has run
+		s.d.put(id, e)
+	}
+	s.d.mu.Unlock()
+	return s.refStore.ReplaceIndexed(ctx, id, index, expires, write)
+}
+
+type indexTouchUnfiles struct{ base }
+
+func (s indexTouchUnfiles) Touch(ctx context.Context, id string, expires time.Time) error {
+	if err := s.refStore.Touch(ctx, id, expires); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if e, ok := s.d.entries[id]; ok {
+		e.index = "" // the bug
+		s.d.put(id, e)
+	}
+	return nil
+}
+
+type indexStaleExpiry struct {
+	base
+	mu      sync.Mutex
+	filedAt map[string]time.Time
+}
+
+func (s *indexStaleExpiry) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	return s.record(id, expires, s.refStore.CreateIndexed(ctx, id, index, expires, write))
+}
+
+func (s *indexStaleExpiry) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	return s.record(id, expires, s.refStore.ReplaceIndexed(ctx, id, index, expires, write))
+}
+
+func (s *indexStaleExpiry) record(id string, expires time.Time, err error) error {
+	if err == nil {
+		s.mu.Lock()
+		s.filedAt[id] = expires
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *indexStaleExpiry) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.refStore.ReadIndex(ctx, index, func(id string, _ time.Time, r io.Reader) error {
+		s.mu.Lock()
+		exp := s.filedAt[id] // the bug: a Touch since is not seen
+		s.mu.Unlock()
+		return read(id, exp, r)
+	})
+}
+
+type indexIgnoresContext struct{ base }
+
+func (s indexIgnoresContext) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.refStore.ReadIndex(context.Background(), index, read) // the bug
+}
+
+type indexReadErrorContinues struct{ base }
+
+func (s indexReadErrorContinues) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	return s.refStore.ReadIndex(ctx, index, func(id string, exp time.Time, r io.Reader) error {
+		_ = read(id, exp, r) // the bug
+		return nil
+	})
+}
+
+type indexLosesFilings struct{ base }
+
+func (s indexLosesFilings) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if index == "" {
+		return s.refStore.CreateIndexed(ctx, id, index, expires, write)
+	}
+	// The bug: the filing set is read, changed and written back in steps
+	// of their own.
+	s.d.mu.Lock()
+	ids := maps.Clone(s.d.filed[index])
+	s.d.mu.Unlock()
+	if err := s.refStore.CreateIndexed(ctx, id, index, expires, write); err != nil {
+		return err
+	}
+	runtime.Gosched()
+	if ids == nil {
+		ids = make(map[string]bool)
+	}
+	ids[id] = true
+	s.d.mu.Lock()
+	s.d.filed[index] = ids
+	s.d.mu.Unlock()
+	return nil
+}
+
+type indexMovesInTwoSteps struct{ base }
+
+func (s indexMovesInTwoSteps) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.checkIndex(index); err != nil {
+		return err
+	}
+	// The bug: stored and taken out of its old index key in one step,
+	// filed under the new one in another.
+	if err := s.refStore.ReplaceIndexed(ctx, id, "", expires, write); err != nil {
+		return err
+	}
+	runtime.Gosched()
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if e, ok := s.d.entries[id]; ok {
+		e.index = index
+		s.d.entries[id] = e
+		s.d.file(id, index)
+	}
+	return nil
+}
+
+type indexTornVersion struct{ base }
+
+func (s indexTornVersion) ReadIndex(ctx context.Context, index string, read func(string, time.Time, io.Reader) error) error {
+	if err := s.beginIndex(ctx, index); err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, x := range s.collect(index, func(_ string, e refEntry, ok bool) bool { return ok && e.live(now) }) {
+		// The bug: the expiry is looked up again, apart from the content.
+		time.Sleep(50 * time.Microsecond)
+		e, _ := s.stored(x.id)
+		if err := read(x.id, e.expires, bytes.NewReader(x.e.data)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -377,6 +377,17 @@ func (s *suite) testCallsAfterClose(t *testing.T) {
 				t.Errorf("ReadWithExpiry of %q after Close called the read func, want ErrClosed without it", id)
 			}
 		}
+		if ix, ok := st.(sessions.Indexer); ok {
+			want(fmt.Sprintf("CreateIndexed of %q", id), ix.CreateIndexed(t.Context(), id, "index", later(), writeChunks(value(2, 16))))
+			want(fmt.Sprintf("ReplaceIndexed of %q", id), ix.ReplaceIndexed(t.Context(), id, "index", later(), writeChunks(value(2, 16))))
+		}
+	}
+	if ix, ok := st.(sessions.Indexer); ok {
+		called := false
+		want("ReadIndex", ix.ReadIndex(t.Context(), "index", func(string, time.Time, io.Reader) error { called = true; return nil }))
+		if called {
+			t.Errorf("ReadIndex after Close called the read func, want ErrClosed without it")
+		}
 	}
 	if l, ok := st.(sessions.Lister); ok {
 		ids, err := list(t.Context(), l)

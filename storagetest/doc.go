@@ -1,7 +1,8 @@
 // Package storagetest is the conformance suite of sessionkit storages: the
 // executable definition of the [sessions.Storage] contract and of the optional
 // [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
-// [sessions.Lister], [sessions.Sweeper] and [io.Closer] capabilities. A storage
+// [sessions.Indexer], [sessions.Lister], [sessions.Sweeper] and [io.Closer]
+// capabilities. A storage
 // that passes Run works with sessionkit.
 //
 // A storage's own tests call Run with a func that makes a fresh, empty
@@ -72,6 +73,12 @@
 //     ConditionalWriter rules include two races run many times with
 //     barriers: concurrent Creates of one id (exactly one wins) and a
 //     Replace racing an Invalidate (the entry is never left live).
+//   - Indexer: the index of entries by index key (a user's sessions), with
+//     rules named after the Spring Session bugs they catch: an entry moves
+//     when its index key changes (#343), a renewal lists the new id and not
+//     the old one (#1972, #1987), expired entries are not listed, swept or
+//     not (#2614); nothing leaks across index keys alike in case or prefix,
+//     and concurrent filings and moves end as the last writes left them.
 //   - Reopen: with WithReopen, data and expiries survive a close.
 //   - Sessions: the sessions middleware over the storage, as an application
 //     runs it, for a storage with ConditionalWriter: no raw id sits in the

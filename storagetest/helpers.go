@@ -176,6 +176,14 @@ func wantListed(t *testing.T, st sessions.Storage, want []string, what string) {
 // compareIDs describes how the ids a List yielded differ from the live ids,
 // or returns "" when they are the same set with no repeats.
 func compareIDs(got, want []string) string {
+	return compareSets(got, want, "the %d live ones", "ids that are not live", "live ids")
+}
+
+// compareSets describes how the ids got differ from want, or returns ""
+// when they are the same set with no repeats. wantWhat (with a %d for the
+// count) names the ids wanted, extraWhat the ids got that are not among
+// them, and missingWhat the wanted ids left out.
+func compareSets(got, want []string, wantWhat, extraWhat, missingWhat string) string {
 	seen := make(map[string]int, len(got))
 	for _, id := range got {
 		seen[id]++
@@ -202,12 +210,12 @@ func compareIDs(got, want []string) string {
 		return ""
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "yielded %d ids, want exactly the %d live ones, each once:", len(got), len(want))
+	fmt.Fprintf(&b, "yielded %d ids, want exactly "+wantWhat+", each once:", len(got), len(want))
 	if len(extra) > 0 {
-		fmt.Fprintf(&b, " it yielded %d ids that are not live (%s)", len(extra), sample(extra))
+		fmt.Fprintf(&b, " it yielded %d %s (%s)", len(extra), extraWhat, sample(extra))
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(&b, " it left out %d live ids (%s)", len(missing), sample(missing))
+		fmt.Fprintf(&b, " it left out %d %s (%s)", len(missing), missingWhat, sample(missing))
 	}
 	if len(repeated) > 0 {
 		fmt.Fprintf(&b, " it yielded %d ids more than once (%s)", len(repeated), sample(repeated))

@@ -90,6 +90,12 @@ func (s *suite) testInvalidID(t *testing.T, id string) {
 			t.Errorf("ReadWithExpiry with an invalid id called the read func, want it rejected before any lookup")
 		}
 	}
+	if ix, ok := st.(sessions.Indexer); ok {
+		// The index keys are valid: the id alone is wrong. Indexer/InvalidIndexKey
+		// checks invalid index keys.
+		want("CreateIndexed", ix.CreateIndexed(t.Context(), id, "ab", later(), writeChunks(value(2, 10))))
+		want("ReplaceIndexed", ix.ReplaceIndexed(t.Context(), id, "ab", later(), writeChunks(value(2, 10))))
+	}
 	for _, near := range []string{"x", "a", "b", "ab"} {
 		wantContent(t, st, near, v, "Read of a valid id after calls with an invalid one")
 	}

@@ -24,20 +24,73 @@ type refStore struct {
 	d      *refData
 	closed atomic.Bool
 
-	// checkID and checkCtx are the checks every method starts with; broken
-	// storages replace them.
+	// checkID and checkCtx are the checks every method starts with, and
+	// checkKey the check of index keys; broken storages replace them.
 	checkID  func(id string) error
+	checkKey func(index string) error
 	checkCtx func(ctx context.Context) error
 }
 
 type refData struct {
 	mu      sync.Mutex
 	entries map[string]refEntry
+	// filed is the index: the ids filed under each index key. Unless lazy
+	// is set, put and del keep it exact, in the same step as the entry
+	// changes; an expired entry stays filed until it is swept or
+	// overwritten, and ReadIndex skips it.
+	filed map[string]map[string]bool
+	// lazy makes the index the "lazy filtering" of docs/storage-authors.md:
+	// writes only add filings, each entry records its index key, and
+	// ReadIndex yields a filed id only if its entry is live and records
+	// that index key, removing the filings that fail the check.
+	lazy bool
 }
 
 type refEntry struct {
 	data    []byte
 	expires time.Time // zero: never
+	index   string    // the index key the entry is filed under; "": none
+}
+
+// put stores e as the entry of id and moves its filing to e.index. The
+// caller holds d.mu.
+func (d *refData) put(id string, e refEntry) {
+	if old, ok := d.entries[id]; ok && !d.lazy {
+		d.unfile(id, old.index)
+	}
+	d.entries[id] = e
+	d.file(id, e.index)
+}
+
+// del removes the entry of id and its filing. The caller holds d.mu.
+func (d *refData) del(id string) {
+	if old, ok := d.entries[id]; ok && !d.lazy {
+		d.unfile(id, old.index)
+	}
+	delete(d.entries, id)
+}
+
+// file and unfile add id to and remove it from the filing set of index.
+// The caller holds d.mu.
+func (d *refData) file(id, index string) {
+	if index == "" {
+		return
+	}
+	ids := d.filed[index]
+	if ids == nil {
+		ids = make(map[string]bool)
+		d.filed[index] = ids
+	}
+	ids[id] = true
+}
+
+func (d *refData) unfile(id, index string) {
+	if ids := d.filed[index]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(d.filed, index)
+		}
+	}
 }
 
 func (e refEntry) live(now time.Time) bool {
@@ -45,13 +98,14 @@ func (e refEntry) live(now time.Time) bool {
 }
 
 func newRefStore() *refStore {
-	return openRefStore(&refData{entries: make(map[string]refEntry)})
+	return openRefStore(&refData{entries: make(map[string]refEntry), filed: make(map[string]map[string]bool)})
 }
 
 func openRefStore(d *refData) *refStore {
 	return &refStore{
 		d:        d,
 		checkID:  sessions.CheckID,
+		checkKey: sessions.CheckID,
 		checkCtx: func(ctx context.Context) error { return ctx.Err() },
 	}
 }
@@ -63,6 +117,7 @@ var (
 	_ sessions.Sweeper           = (*refStore)(nil)
 	_ sessions.ConditionalWriter = (*refStore)(nil)
 	_ sessions.ExpiryReader      = (*refStore)(nil)
+	_ sessions.Indexer           = (*refStore)(nil)
 	_ io.Closer                  = (*refStore)(nil)
 )
 
@@ -91,7 +146,7 @@ func (s *refStore) Write(ctx context.Context, id string, expires time.Time, writ
 	}
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
-	s.d.entries[id] = refEntry{data: buf.Bytes(), expires: expires}
+	s.d.put(id, refEntry{data: buf.Bytes(), expires: expires})
 	return nil
 }
 
@@ -116,7 +171,7 @@ func (s *refStore) Invalidate(ctx context.Context, id string) error {
 	}
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
-	delete(s.d.entries, id)
+	s.d.del(id)
 	return nil
 }
 
@@ -124,7 +179,17 @@ func (s *refStore) Invalidate(ctx context.Context, id string) error {
 // condition under the lock, when the entry is stored: checking before the
 // write func runs would let a concurrent Invalidate or Create slip between.
 func (s *refStore) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, id, expires, write, func(e refEntry, ok bool) error {
+	return s.CreateIndexed(ctx, id, "", expires, write)
+}
+
+func (s *refStore) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	return s.ReplaceIndexed(ctx, id, "", expires, write)
+}
+
+// CreateIndexed and ReplaceIndexed are Create and Replace that file the
+// entry under index in the same step, under the lock.
+func (s *refStore) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, id, index, expires, write, func(e refEntry, ok bool) error {
 		if ok && e.live(time.Now()) {
 			return fmt.Errorf("ref: %w", sessions.ErrExists)
 		}
@@ -132,8 +197,8 @@ func (s *refStore) Create(ctx context.Context, id string, expires time.Time, wri
 	})
 }
 
-func (s *refStore) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, id, expires, write, func(e refEntry, ok bool) error {
+func (s *refStore) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	return s.writeIf(ctx, id, index, expires, write, func(e refEntry, ok bool) error {
 		if !ok || !e.live(time.Now()) {
 			return fmt.Errorf("ref: %w", sessions.ErrNotFound)
 		}
@@ -141,8 +206,11 @@ func (s *refStore) Replace(ctx context.Context, id string, expires time.Time, wr
 	})
 }
 
-func (s *refStore) writeIf(ctx context.Context, id string, expires time.Time, write func(io.Writer) error, cond func(refEntry, bool) error) error {
+func (s *refStore) writeIf(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error, cond func(refEntry, bool) error) error {
 	if err := s.begin(ctx, id); err != nil {
+		return err
+	}
+	if err := s.checkIndex(index); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -158,7 +226,76 @@ func (s *refStore) writeIf(ctx context.Context, id string, expires time.Time, wr
 	if err := cond(e, ok); err != nil {
 		return err
 	}
-	s.d.entries[id] = refEntry{data: buf.Bytes(), expires: expires}
+	s.d.put(id, refEntry{data: buf.Bytes(), expires: expires, index: index})
+	return nil
+}
+
+// checkIndex checks an index key given to CreateIndexed or ReplaceIndexed:
+// "" (filed under none) or a valid id.
+func (s *refStore) checkIndex(index string) error {
+	if index == "" {
+		return nil
+	}
+	return s.checkKey(index)
+}
+
+// beginIndex runs the checks ReadIndex starts with.
+func (s *refStore) beginIndex(ctx context.Context, index string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("ref: %w", sessions.ErrClosed)
+	}
+	if err := s.checkKey(index); err != nil {
+		return err
+	}
+	return s.checkCtx(ctx)
+}
+
+// ReadIndex collects the live entries filed under index under the lock and
+// calls read for each after releasing it, so that read may call the store.
+// The exact index is trusted; the lazy one is checked against each entry,
+// and the filings that fail the check are removed.
+func (s *refStore) ReadIndex(ctx context.Context, index string, read func(id string, expires time.Time, r io.Reader) error) error {
+	if err := s.beginIndex(ctx, index); err != nil {
+		return err
+	}
+	now := time.Now()
+	return s.yieldIndexed(s.collect(index, func(_ string, e refEntry, ok bool) bool {
+		return ok && e.live(now) && (!s.d.lazy || e.index == index)
+	}), read)
+}
+
+// indexed is one entry ReadIndex yields.
+type indexed struct {
+	id string
+	e  refEntry
+}
+
+// collect returns, under the lock, the entries filed under index that keep
+// says to yield; e is the zero refEntry and ok false for a filed id with no
+// entry. With a lazy index, it removes the filings keep rejects.
+func (s *refStore) collect(index string, keep func(id string, e refEntry, ok bool) bool) []indexed {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	var out []indexed
+	for id := range s.d.filed[index] {
+		e, ok := s.d.entries[id]
+		switch {
+		case keep(id, e, ok):
+			out = append(out, indexed{id, e})
+		case s.d.lazy:
+			s.d.unfile(id, index)
+		}
+	}
+	return out
+}
+
+// yieldIndexed calls read for each entry, stopping at its first error.
+func (s *refStore) yieldIndexed(entries []indexed, read func(id string, expires time.Time, r io.Reader) error) error {
+	for _, x := range entries {
+		if err := read(x.id, x.e.expires, bytes.NewReader(x.e.data)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -223,7 +360,7 @@ func (s *refStore) DeleteExpired(ctx context.Context) (int, error) {
 	n := 0
 	for id, e := range s.d.entries {
 		if !e.live(now) {
-			delete(s.d.entries, id)
+			s.d.del(id)
 			n++
 		}
 	}

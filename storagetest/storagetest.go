@@ -74,8 +74,9 @@ type suite struct {
 
 // Run checks that the storages made by newStorage obey the [sessions.Storage]
 // contract, and the contracts of [sessions.Toucher],
-// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Lister],
-// [sessions.Sweeper] and [io.Closer] when the storage implements them. Each rule
+// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Indexer],
+// [sessions.Lister], [sessions.Sweeper] and [io.Closer] when the storage
+// implements them. Each rule
 // is a subtest of t named Group/Rule, such as
 // TestConformance/ReadWrite/OverwriteShorter; a failure message says what
 // the storage did and what the contract wants. The package documentation
@@ -152,6 +153,7 @@ func (s *suite) groups() []group {
 		{"Toucher", s.toucherCases()},
 		{"ConditionalWriter", s.conditionalCases()},
 		{"ExpiryReader", s.expiryReaderCases()},
+		{"Indexer", s.indexerCases()},
 		{"Lister", s.listerCases()},
 		{"Sweeper", s.sweeperCases()},
 		{"Closer", s.closerCases()},

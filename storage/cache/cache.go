@@ -19,8 +19,9 @@ import (
 // delegate Storage. New returns one.
 //
 // The dynamic type of a Store also implements [sessions.Toucher],
-// [sessions.Lister], [sessions.Sweeper], [sessions.ConditionalWriter] and
-// [sessions.ExpiryReader] exactly when the delegate does (it is built by
+// [sessions.Lister], [sessions.Sweeper], [sessions.ConditionalWriter],
+// [sessions.ExpiryReader] and [sessions.Indexer] exactly when the delegate
+// does (it is built by
 // [sessions.Compose]), so a type assertion on it tells the truth about what
 // the delegate can do:
 //
@@ -34,6 +35,10 @@ import (
 //   - List forwards to the delegate: the cache holds only part of the ids.
 //   - DeleteExpired forwards to the delegate, returning its count, and also
 //     drops the cache's own expired and idle entries.
+//   - CreateIndexed and ReplaceIndexed ([sessions.Indexer]) forward to the
+//     delegate and update or drop the cached entry as Create and Replace
+//     do; ReadIndex forwards to the delegate, since the cache holds no
+//     index (see the package documentation).
 //
 // io.Closer is the cache's own and always present. StatsOf reports the
 // cache's counters.
@@ -130,8 +135,8 @@ type store struct {
 // New returns an empty cache in front of delegate, configured by opts.
 //
 // The returned Store implements [sessions.Toucher], [sessions.Lister],
-// [sessions.Sweeper], [sessions.ConditionalWriter] and [sessions.ExpiryReader]
-// exactly when delegate does; see Store. The cache starts
+// [sessions.Sweeper], [sessions.ConditionalWriter], [sessions.ExpiryReader]
+// and [sessions.Indexer] exactly when delegate does; see Store. The cache starts
 // no goroutines. delegate must not be nil.
 func New(delegate sessions.Storage, opts ...Option) Store {
 	o := defaultOptions()

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"iter"
 	"time"
@@ -94,6 +95,77 @@ func (f expiryForwarder) ReadWithExpiry(ctx context.Context, id string, read fun
 	})
 }
 
+// indexForwarder forwards sessions.Indexer.
+type indexForwarder struct {
+	s  *store
+	ix sessions.Indexer
+}
+
+// CreateIndexed runs the delegate's CreateIndexed and keeps the cache
+// coherent as Create does: when it succeeds the cache keeps the value it
+// wrote, with its expiry; when it fails (an error wrapping
+// sessions.ErrExists among others) the cached entry of id is dropped and
+// the delegate's error is returned unchanged. The filing is the
+// delegate's: the cache holds values, not index keys. An index that is
+// neither "" nor a valid id is refused with an error wrapping
+// sessions.ErrInvalidID before the delegate is called.
+func (f indexForwarder) CreateIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := checkIndex(index); err != nil {
+		return err
+	}
+	return f.s.writeWith(ctx, "create", id, expires, write, func(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+		return f.ix.CreateIndexed(ctx, id, index, expires, write)
+	})
+}
+
+// ReplaceIndexed runs the delegate's ReplaceIndexed and keeps the cache
+// coherent as Replace does: when it succeeds the cache keeps the value it
+// wrote, with its expiry; when the delegate finds the entry gone (an error
+// wrapping sessions.ErrNotFound) or fails, the cached entry of id is
+// dropped. Index keys are checked as CreateIndexed checks them.
+func (f indexForwarder) ReplaceIndexed(ctx context.Context, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := checkIndex(index); err != nil {
+		return err
+	}
+	return f.s.writeWith(ctx, "replace", id, expires, write, func(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+		return f.ix.ReplaceIndexed(ctx, id, index, expires, write)
+	})
+}
+
+// ReadIndex forwards to the delegate's ReadIndex, and its result (read's
+// error included) comes back unchanged. It is never answered from the
+// cache, which holds some values and no index: only the delegate knows
+// which entries are filed under index. Nor does it fill the cache with
+// what it lists: the cache's coherence rests on one delegate read per id
+// at a time, tracked against the mutations of that id, and a listing is
+// not such a read. Every write through the cache reaches the delegate
+// before the cache changes, so the listing is as current as the
+// delegate. It returns an error wrapping sessions.ErrInvalidID for an
+// invalid index (the empty one included), sessions.ErrClosed after Close,
+// and an error wrapping ctx.Err() if ctx is already done, without calling
+// the delegate.
+func (f indexForwarder) ReadIndex(ctx context.Context, index string, read func(id string, expires time.Time, r io.Reader) error) error {
+	if err := sessions.CheckID(index); err != nil {
+		return fmt.Errorf("sessionkit/cache: index key: %w", err)
+	}
+	if err := f.s.checkCall(ctx, "read index", index); err != nil {
+		return err
+	}
+	return f.ix.ReadIndex(ctx, index, read)
+}
+
+// checkIndex checks an index key given to CreateIndexed or ReplaceIndexed:
+// "" files under none, anything else must be a valid id.
+func checkIndex(index string) error {
+	if index == "" {
+		return nil
+	}
+	if err := sessions.CheckID(index); err != nil {
+		return fmt.Errorf("sessionkit/cache: index key: %w", err)
+	}
+	return nil
+}
+
 // withCapabilities returns s as a Store that also implements exactly the
 // optional interfaces of its delegate, each through a forwarder that keeps
 // the cache coherent, and io.Closer (the cache's own Close).
@@ -114,6 +186,9 @@ func (s *store) withCapabilities() Store {
 	}
 	if d.ExpiryReader != nil {
 		c.ExpiryReader = expiryForwarder{s}
+	}
+	if d.Indexer != nil {
+		c.Indexer = indexForwarder{s, d.Indexer}
 	}
 	return sessions.Compose(s, c).(Store)
 }

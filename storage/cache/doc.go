@@ -87,10 +87,25 @@
 // short time; negative entries count toward [WithMaxEntries], so a flood of
 // random ids cannot grow the cache.
 //
+// # Index
+//
+// When the delegate is a [sessions.Indexer], so is the cache. CreateIndexed
+// and ReplaceIndexed go to the delegate and keep the cache coherent exactly
+// as Create and Replace do (a success caches what was written, a refusal
+// or a failure drops the cached entry); the filing is the delegate's.
+// ReadIndex always reads the delegate: the cache holds values of some ids
+// and no index, so it cannot know which entries an index key has. Nor does
+// ReadIndex fill the cache with what it lists, since the coherence above
+// rests on tracking each id's delegate reads against its mutations, which
+// a listing is not. Because every write through the cache reaches the
+// delegate first, the listing is as current as the delegate.
+//
 // # Capabilities and closing
 //
-// The Store New returns implements [sessions.Toucher], [sessions.Lister] and
-// [sessions.Sweeper] exactly when the delegate does, forwarding to it. Close
+// The Store New returns implements [sessions.Toucher], [sessions.Lister],
+// [sessions.Sweeper], [sessions.ConditionalWriter],
+// [sessions.ExpiryReader] and [sessions.Indexer] exactly when the delegate
+// does, forwarding to it. Close
 // drops the cache and, with WithCloseDelegate(true), closes the delegate;
 // by default the delegate stays open. The cache starts no goroutines.
 package cache

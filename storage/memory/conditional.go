@@ -23,12 +23,15 @@ var errExists = sessions.ErrExists // the sentinel itself: a prefix would only s
 // Create, Replace, Touch or Invalidate of id can come between them. It
 // returns the errors Write returns in the same cases.
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, "create", id, expires, write, func(e *entry, now int64) error {
-		if e != nil && e.liveAt(now) {
-			return errExists
-		}
-		return nil
-	})
+	return s.writeIf(ctx, "create", id, "", expires, write, createCond)
+}
+
+// createCond is the condition of Create: id is absent or expired.
+func createCond(e *entry, now int64) error {
+	if e != nil && e.liveAt(now) {
+		return errExists
+	}
+	return nil
 }
 
 // Replace stores what write produces as the content of id only if id holds
@@ -38,18 +41,25 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 // run. An expires that is not after the current time removes the live
 // entry. It returns the errors Write returns in the same cases.
 func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, "replace", id, expires, write, func(e *entry, now int64) error {
-		if e == nil || !e.liveAt(now) {
-			return errNotFound
-		}
-		return nil
-	})
+	return s.writeIf(ctx, "replace", id, "", expires, write, replaceCond)
+}
+
+// replaceCond is the condition of Replace: id holds a live entry.
+func replaceCond(e *entry, now int64) error {
+	if e == nil || !e.liveAt(now) {
+		return errNotFound
+	}
+	return nil
 }
 
 // writeIf is Write with a condition on the current entry of id (nil when
-// absent), checked under the shard's lock just before the store.
-func (s *Store) writeIf(ctx context.Context, op, id string, expires time.Time, write func(io.Writer) error, cond func(e *entry, now int64) error) error {
+// absent), checked under the shard's lock just before the store, which
+// files the entry under index ("": none) in the same step.
+func (s *Store) writeIf(ctx context.Context, op, id, index string, expires time.Time, write func(io.Writer) error, cond func(e *entry, now int64) error) error {
 	if err := s.checkCall(ctx, op, id); err != nil {
+		return err
+	}
+	if err := checkIndex(index); err != nil {
 		return err
 	}
 	var data []byte
@@ -85,6 +95,7 @@ func (s *Store) writeIf(ctx context.Context, op, id string, expires time.Time, w
 		return nil
 	}
 	e, dEntries, dBytes := sh.put(id, data, exp)
+	s.refileLocked(e, index)
 	if s.bounded() {
 		s.entries.Add(dEntries)
 		s.bytes.Add(dBytes)

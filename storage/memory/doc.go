@@ -57,6 +57,26 @@
 // approximate, and may evict one entry more than needed. The bound holds
 // except for the moment between a Write storing its entry and evicting.
 //
+// # Index
+//
+// The Store is a [sessions.Indexer]: CreateIndexed and ReplaceIndexed file
+// an entry under an index key (what the middleware's WithIndex derives
+// from a user id, say) and ReadIndex reads the live entries of one index
+// key. The index is exact, not lazily cleaned: each entry records its
+// index key, and the filing sets (index key to ids, in 64 shards of their
+// own chosen by a hash of the index key) change in the same step as the
+// entry, under the entry's shard lock, whether the entry is written, moved
+// to another index key, rewritten by Write, Create or Replace (which file
+// under none), invalidated, expired by a write or a Touch, swept or
+// evicted. The lock order is the entry's shard, then the index shard;
+// ReadIndex never holds both: it copies the ids of the index key, then
+// reads each entry under its shard's read lock, skipping expired ones, so
+// an expired entry is never listed even before the sweeper removes it.
+// ReadIndex costs what the index key's entries cost, whatever the Store
+// holds, and its read function may call the Store (to end every session of
+// a user, say). Index keys and the filing sets are not counted by
+// [WithMaxBytes].
+//
 // # Closing
 //
 // Close stops the sweeper (waiting for it) and drops every entry; every call

@@ -25,11 +25,12 @@ var (
 // Store is not usable.
 //
 // A Store implements [sessions.Storage], [sessions.Toucher],
-// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Lister],
-// [sessions.Sweeper] and [io.Closer]. It is safe for concurrent use by multiple
-// goroutines: ids are spread over independently locked shards, so readers
-// never wait for each other and writers only wait for operations on ids of
-// the same shard.
+// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Indexer],
+// [sessions.Lister], [sessions.Sweeper] and [io.Closer]. It is safe for
+// concurrent use by multiple goroutines: ids are spread over independently
+// locked shards, so readers never wait for each other and writers only wait
+// for operations on ids of the same shard (and, for a write that files an
+// entry under an index key, for a moment on that key's index shard).
 //
 // Values are copied on the way in and on the way out: nothing a caller does
 // with its buffers after a call returns can change what the Store holds.
@@ -54,6 +55,9 @@ type Store struct {
 	_ [64]byte
 
 	shards [shardCount]shard
+	// index holds the filing sets of sessions.Indexer; see index.go for
+	// how its locks go with the shards'.
+	index [shardCount]indexShard
 }
 
 // New returns an empty Store configured by opts.
@@ -69,6 +73,7 @@ func New(opts ...Option) *Store {
 	s := &Store{seed: maphash.MakeSeed(), opts: o}
 	for i := range s.shards {
 		s.shards[i].init()
+		s.index[i].m = make(map[string]map[string]struct{})
 	}
 	if o.sweepInterval > 0 {
 		// The channels are made here, not in the goroutine: a Close that
@@ -170,6 +175,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 		return nil
 	}
 	e, dEntries, dBytes := sh.put(id, data, exp)
+	s.refileLocked(e, "") // a Write files under no index key
 	if s.bounded() {
 		s.entries.Add(dEntries)
 		s.bytes.Add(dBytes)
@@ -257,6 +263,7 @@ func (s *Store) removeLocked(sh *shard, id string) {
 	if e == nil {
 		return
 	}
+	s.unfileLocked(e)
 	dBytes := sh.remove(e)
 	if s.bounded() {
 		s.entries.Add(-1)
@@ -409,6 +416,15 @@ func (s *Store) Close() error {
 			sh.m, sh.heap, sh.bytes = nil, nil, 0
 			sh.publish()
 			sh.mu.Unlock()
+		}
+		// No write can file anything now: each one that took its shard's
+		// lock before the loop above has finished, and later ones see
+		// closed under that lock.
+		for i := range s.index {
+			is := &s.index[i]
+			is.mu.Lock()
+			is.m = make(map[string]map[string]struct{})
+			is.mu.Unlock()
 		}
 		s.entries.Store(0)
 		s.bytes.Store(0)

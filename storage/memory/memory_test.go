@@ -552,7 +552,7 @@ func TestCloseTwiceReturnsErrClosed(t *testing.T) {
 	}
 }
 
-func TestErrorsNeverContainTheID(t *testing.T) {
+func TestErrorsNeverContainTheIDOrIndexKey(t *testing.T) {
 	const secret = "secret-session-id-0123456789"
 	s := newTestStore(t, WithMaxBytes(1))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -565,6 +565,14 @@ func TestErrorsNeverContainTheID(t *testing.T) {
 	_, err := get(t, s, secret)
 	errs = append(errs, err, s.Invalidate(ctx, secret), s.Touch(t.Context(), secret, time.Time{}))
 	errs = append(errs, s.Write(t.Context(), secret+"/", time.Time{}, nil))
+	// Index keys are as secret as ids: they name a user.
+	nothing := func(io.Writer) error { return nil }
+	none := func(string, time.Time, io.Reader) error { return nil }
+	errs = append(errs,
+		s.CreateIndexed(t.Context(), secret, secret+"/", time.Time{}, nothing),
+		s.ReplaceIndexed(t.Context(), secret, secret, time.Time{}, nothing),
+		s.ReadIndex(ctx, secret, none),
+		s.ReadIndex(t.Context(), secret+"/", none))
 	for _, err := range errs {
 		if err == nil {
 			t.Fatal("expected an error")

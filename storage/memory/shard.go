@@ -27,6 +27,7 @@ type entry struct {
 	expires int64  // Unix nanoseconds; 0 means never
 	seq     uint64 // write order within the shard, to break expiry ties
 	index   int    // position in the shard's heap
+	filed   string // the index key the entry is filed under; "": none
 }
 
 // key orders entries for eviction and sweeping: earliest expiry first,
