@@ -82,6 +82,11 @@ func (s *Store) writeIf(ctx context.Context, op, cond, id, index string, expires
 		default:
 			err = s.writeFiledSplit(ctx, set, id, index, expires, &f)
 		}
+		if (err == nil || errors.Is(err, goredis.Nil)) && shouldCompact(f) {
+			// A refused write filed the id too (a stale member), so it
+			// counts towards the set's growth as well.
+			s.compact(ctx, index)
+		}
 		switch {
 		case errors.Is(err, goredis.Nil):
 			// The condition failed: SET NX found the key, SET XX did not.
@@ -91,9 +96,6 @@ func (s *Store) writeIf(ctx context.Context, op, cond, id, index string, expires
 			return errNotFound
 		case err != nil:
 			return wrap(ctx, op, err)
-		}
-		if shouldCompact(f) {
-			s.compact(ctx, index)
 		}
 		return nil
 	})

@@ -39,12 +39,12 @@ const indexInfix = "idx:"
 // key under which an entry without expiry is filed: 9999-12-31T23:59:59.999Z.
 const neverMillis = 253402300799999
 
-// compactFrom is the smallest set a write inspects: when a write adds a
+// compactFrom is the smallest set a write cleans: when a write adds a
 // member and the set then holds a power of two of at least compactFrom
-// members, the write cleans the set as ReadIndex would. The cost is
-// amortised (each cleaning of n members follows at least n/2 additions)
-// and keeps the set in proportion to the live entries of its index key
-// even where nothing ever calls ReadIndex.
+// members, the write cleans the set as ReadIndex would. That keeps the set
+// within the larger of compactFrom and twice its live entries even where
+// nothing ever calls ReadIndex; every ZCARD value is seen by the one write
+// whose ZADD made it, so no power of two is passed without a cleaning.
 const compactFrom = 64
 
 // maxTouchMoves bounds how often Touch follows an entry that moves to

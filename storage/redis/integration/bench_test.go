@@ -159,7 +159,7 @@ func BenchmarkStorage(b *testing.B) {
 // BenchmarkReadIndexGrowth times ReadIndex of one index key with 10
 // sessions with 1,000 other sessions in the store, then with the store
 // grown to 1,000,000, in the same run, and reports the median time of a
-// call at each size (ns/op-1k, ns/op-1M) and their ratio. ReadIndex reads
+// call at each size (ns-1k/op, ns-1M/op) and their ratio. ReadIndex reads
 // one sorted set and its members' keys, so the ratio stays near 1 whatever
 // the store holds. The others are filed ten to an index key of their own,
 // as users' sessions are.
@@ -168,7 +168,7 @@ func BenchmarkStorage(b *testing.B) {
 // the cost being measured (by 0.4 to 1.7 times, seen here). So every call
 // on the store that grows is paired, back to back, with one on a control,
 // a second server that keeps 1,000 others throughout. x-raw is the plain
-// ratio ns/op-1M by ns/op-1k; x-control is the control's own ratio, after
+// ratio ns-1M/op by ns-1k/op; x-control is the control's own ratio, after
 // the growth by before, which only the load moves; x-1M/1k is x-raw by
 // x-control, the ratio with the load's drift taken out.
 //
@@ -292,8 +292,8 @@ func BenchmarkReadIndexGrowth(b *testing.B) {
 	for b.Loop() {
 		readAll(grown)
 	}
-	b.ReportMetric(small, "ns/op-1k")
-	b.ReportMetric(large, "ns/op-1M")
+	b.ReportMetric(small, "ns-1k/op")
+	b.ReportMetric(large, "ns-1M/op")
 	b.ReportMetric(large/small, "x-raw")
 	b.ReportMetric(after/before, "x-control")
 	b.ReportMetric(large/small/(after/before), "x-1M/1k")
