@@ -217,6 +217,7 @@ var ixRules = []ixRule{
 	{"CleaningKeepsAMemberReFiledAfterItWasRead", testCleaningKeepsRefiled, false},
 	{"ContentAndExpiryComeFromOneVersion", testOneVersion, false},
 	{"ListSkipsTheSets", testListSkipsSets, false},
+	{"ReadIndexAndTouchSurviveAScriptFlush", testScriptFlush, false},
 	{"ACleaningBetweenTheFilingAndTheSetCannotUnfileTheWrite", testClusterRefile, true},
 	{"ACrashAfterTheSetLeavesTheEntryFiled", testClusterFileFirst, true},
 }
@@ -663,5 +664,40 @@ func testClusterFileFirst(t *testing.T, e *ixEnv) {
 	}
 	if got := readIndex(t, e.s, "alice"); got["s1"].content != "as alice" {
 		t.Errorf("after a write stored the entry and failed to file it again, ReadIndex(alice) = %v, want s1", got)
+	}
+}
+
+// testScriptFlush: after a restart, a failover or SCRIPT FLUSH the server
+// has lost the scripts; ReadIndex, its cleaning and Touch load them again.
+func testScriptFlush(t *testing.T, e *ixEnv) {
+	ctx := t.Context()
+	exp := hourFromNow()
+	mustCreate(t, e.s, "a", "alice", exp, "v")
+	mustCreate(t, e.s, "gone", "alice", exp, "v")
+	if err := e.s.Invalidate(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	readIndex(t, e.s, "alice") // loads the scripts
+	if err := e.s.Invalidate(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, e.s, "b", "alice", exp, "v")
+	if err := e.client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(readIndex(t, e.s, "alice")); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("ReadIndex after SCRIPT FLUSH = %q, want [b]", got)
+	}
+	if got := e.members(t, "alice"); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("after SCRIPT FLUSH, the cleaning left %q, want [b]", got)
+	}
+	if err := e.client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Touch(ctx, "b", exp.Add(time.Hour)); err != nil {
+		t.Errorf("Touch of an indexed entry after SCRIPT FLUSH = %v", err)
+	}
+	if got := e.expiryOf(t, e.setKey("alice")); got != exp.Add(time.Hour).UnixMilli() {
+		t.Errorf("after Touch, the set expires at %d, want %d", got, exp.Add(time.Hour).UnixMilli())
 	}
 }
