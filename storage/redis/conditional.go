@@ -32,7 +32,7 @@ var errExists = sessions.ErrExists // the sentinel itself: a prefix would only s
 // anything is sent, expiry has millisecond resolution and the server's
 // clock, and the errors are Write's.
 func (s *Store) Create(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, "create", "nx", id, expires, write)
+	return s.writeIf(ctx, "create", "nx", id, "", expires, write)
 }
 
 // Replace stores what write produces as the content of id only if the key
@@ -45,29 +45,48 @@ func (s *Store) Create(ctx context.Context, id string, expires time.Time, write 
 // removes a live key (and reports ErrNotFound when there was none).
 // Otherwise it behaves as Write; the errors are Write's.
 func (s *Store) Replace(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
-	return s.writeIf(ctx, "replace", "xx", id, expires, write)
+	return s.writeIf(ctx, "replace", "xx", id, "", expires, write)
 }
 
-// writeIf is Write with the SET condition cond ("nx" or "xx").
-func (s *Store) writeIf(ctx context.Context, op, cond, id string, expires time.Time, write func(io.Writer) error) error {
-	if err := s.check(ctx, op, id); err != nil {
+// writeIf is Write with the SET condition cond ("nx" or "xx") that files id
+// under index ("" for none): Create, Replace, CreateIndexed and
+// ReplaceIndexed.
+func (s *Store) writeIf(ctx context.Context, op, cond, id, index string, expires time.Time, write func(io.Writer) error) error {
+	if err := s.checkIndexed(ctx, op, id, index); err != nil {
 		return err
 	}
-	return sessions.WriteBuffered(write, func(data []byte) error {
+	return sessions.WriteBuffered(framed(index, write), func(data []byte) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("sessionkit/redis: %s: %w", op, err)
 		}
 		key := s.prefix + id
 		if !expires.IsZero() && !expires.After(time.Now()) {
+			// Nothing readable is stored, so nothing is filed.
 			return s.expiredWrite(ctx, op, key)
 		}
-		var cmd *goredis.StatusCmd
+		var set *goredis.StatusCmd
 		if expires.IsZero() {
-			cmd = goredis.NewStatusCmd(ctx, "set", key, data, cond)
+			set = goredis.NewStatusCmd(ctx, "set", key, data, cond)
 		} else {
-			cmd = goredis.NewStatusCmd(ctx, "set", key, data, cond, "pxat", expires.UnixMilli())
+			set = goredis.NewStatusCmd(ctx, "set", key, data, cond, "pxat", expires.UnixMilli())
 		}
-		err := s.client.Process(ctx, cmd)
+		var (
+			f   filing
+			err error
+		)
+		switch {
+		case index == "":
+			err = s.client.Process(ctx, set)
+		case s.oneNode:
+			err = s.writeFiledOneNode(ctx, set, id, index, expires, &f)
+		default:
+			err = s.writeFiledSplit(ctx, set, id, index, expires, &f)
+		}
+		if (err == nil || errors.Is(err, goredis.Nil)) && shouldCompact(f) {
+			// A refused write filed the id too (a stale member), so it
+			// counts towards the set's growth as well.
+			s.compact(ctx, index)
+		}
 		switch {
 		case errors.Is(err, goredis.Nil):
 			// The condition failed: SET NX found the key, SET XX did not.
@@ -80,6 +99,62 @@ func (s *Store) writeIf(ctx context.Context, op, cond, id string, expires time.T
 		}
 		return nil
 	})
+}
+
+// writeFiledOneNode sends set and the filing of id under index in one
+// MULTI/EXEC. MULTI runs every queued command even when the SET's
+// condition fails; the filing then made is stale, and harmless, since
+// ReadIndex judges each member by its entry. It returns set's error
+// (goredis.Nil when the condition failed) or the first other failure.
+func (s *Store) writeFiledOneNode(ctx context.Context, set *goredis.StatusCmd, id, index string, expires time.Time, f *filing) error {
+	cmds, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		if err := p.Process(ctx, set); err != nil {
+			return err
+		}
+		*f = s.file(ctx, p, s.indexKey(index), id, expires, true)
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return err
+	}
+	if err := firstErr(cmds); err != nil {
+		return err
+	}
+	return set.Err()
+}
+
+// writeFiledSplit sends set and the filing of id under index where they
+// live in different slots (a Cluster) or shards (a Ring), in three round
+// trips: the filing, the SET, the filing again with a fresh stamp.
+//
+// Filing first means a write that fails after it, or whose condition
+// fails, leaves at worst a stale member, never a stored entry that no set
+// lists. Filing again after the SET is what keeps the cleaning safe: a
+// ReadIndex that read the entry before the SET landed may remove the first
+// filing (its stamp unchanged), but not the second, whose stamp it never
+// saw. See the package documentation for what remains.
+func (s *Store) writeFiledSplit(ctx context.Context, set *goredis.StatusCmd, id, index string, expires time.Time, f *filing) error {
+	setKey := s.indexKey(index)
+	fileIt := func(card bool) error {
+		cmds, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			fl := s.file(ctx, p, setKey, id, expires, card)
+			if card {
+				*f = fl
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return firstErr(cmds)
+	}
+	if err := fileIt(true); err != nil {
+		return err
+	}
+	if err := s.client.Process(ctx, set); err != nil {
+		return err
+	}
+	return fileIt(false)
 }
 
 // expiredWrite is a Create or Replace whose expiry has passed: it stores
@@ -109,7 +184,8 @@ func (s *Store) expiredWrite(ctx context.Context, op, key string) error {
 // zero Time: never), with Redis's millisecond resolution. It sends GET and
 // PEXPIRETIME (Redis 7.0 or later) in one MULTI/EXEC transaction, one round
 // trip, so the content and the expiry belong to the same version of the key;
-// on a Cluster both go to the key's node. Its errors are Read's.
+// on a Cluster both go to the key's node. read gets the content without the
+// frame. Its errors are Read's.
 func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Reader, expires time.Time) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -146,5 +222,9 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 	case ms >= 0:
 		exp = time.UnixMilli(ms)
 	}
-	return read(strings.NewReader(v), exp)
+	_, content, ok := parseFrame(v)
+	if !ok {
+		return errMalformed
+	}
+	return read(strings.NewReader(content), exp)
 }

@@ -28,9 +28,11 @@ func defaultOptions() options {
 // WithPrefix sets the prefix put in front of every session id to form its
 // Redis key. The default is [DefaultPrefix] ("sessionkit:").
 //
-// The prefix is the Store's namespace: List only reports keys that start with
-// it, so two Stores with different prefixes share a database without seeing
-// each other's sessions, and keys of other applications stay invisible. The
+// The prefix is the Store's namespace: its sessions are prefix + id and the
+// sets of its index keys prefix + "idx:" + index key, and List only reports
+// keys that start with it, so two Stores with different prefixes share a
+// database without seeing each other's sessions, and keys of other
+// applications stay invisible; neither prefix may start with the other. The
 // prefix may hold any bytes (glob characters are escaped for SCAN), but it
 // must not be empty, because an empty prefix would make every key of the
 // database look like a session to List; New returns an error for an empty

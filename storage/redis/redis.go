@@ -17,21 +17,28 @@ import (
 )
 
 // Store is a [sessions.Storage] that keeps each session as one Redis string
-// key, prefix + id, with a native Redis expiry. It also implements
-// [sessions.Toucher], [sessions.ConditionalWriter], [sessions.ExpiryReader],
-// [sessions.Lister] and [io.Closer]. It needs no Sweeper:
-// Redis removes expired keys itself.
+// key, prefix + id, with a native Redis expiry; the value is a small frame
+// recording the index key the entry is filed under, then the content. It
+// also implements [sessions.Toucher], [sessions.ConditionalWriter],
+// [sessions.ExpiryReader], [sessions.Indexer], [sessions.Lister] and
+// [io.Closer]. It needs no Sweeper: Redis removes expired keys itself, and
+// the sets that file entries by index key expire with their last entry.
 //
-// Every operation is a single command, so a Store is safe for concurrent use
-// by multiple goroutines and inherits Redis's atomicity: concurrent Writes to
-// one id end with exactly one of the written values, and a Read sees either a
-// whole old or a whole new value.
+// Every write of an entry is a single command on its key, so a Store is
+// safe for concurrent use by multiple goroutines and inherits Redis's
+// atomicity: concurrent Writes to one id end with exactly one of the
+// written values, and a Read sees either a whole old or a whole new value.
 type Store struct {
 	client    goredis.UniversalClient
 	prefix    string
 	pattern   string // SCAN MATCH pattern: the escaped prefix followed by *
 	scanCount int64
-	closed    atomic.Bool
+	// oneNode is true when every key lives on one server (a *goredis.Client:
+	// a single server or a Sentinel-managed primary), so that one MULTI can
+	// hold an entry and the set of its index key. On a Cluster or a Ring
+	// they are in different slots or shards.
+	oneNode bool
+	closed  atomic.Bool
 }
 
 // Compile-time checks of the capabilities Store promises.
@@ -48,13 +55,6 @@ var (
 	errClosed   = sessions.ErrClosed
 )
 
-// persistScript removes the expiry of KEYS[1] and reports whether the key
-// exists. PERSIST alone answers 0 both for a missing key and for a key that
-// already has no expiry; running both commands in one script keeps Touch at
-// one round trip and makes the existence check atomic with the change.
-var persistScript = goredis.NewScript(`if redis.call('PERSIST', KEYS[1]) == 1 then return 1 end
-return redis.call('EXISTS', KEYS[1])`)
-
 // New returns a Store that keeps sessions in the Redis deployment client
 // talks to: a single server (*goredis.Client), a Sentinel-managed primary
 // (goredis.NewFailoverClient), or a Cluster (*goredis.ClusterClient); any
@@ -69,6 +69,11 @@ return redis.call('EXISTS', KEYS[1])`)
 // the client with ContextTimeoutEnabled: true so that every Store call
 // returns by its context's deadline.
 //
+// A *goredis.Client (a single server, or Sentinel through
+// goredis.NewFailoverClient) holds every key on one server, and an indexed
+// write is one MULTI/EXEC; any other client, a Cluster or a Ring, gets the
+// three-round-trip order the package documentation describes.
+//
 // New returns an error if client is nil or an option is invalid (an empty
 // prefix, a SCAN count below 1). It sends no command.
 func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
@@ -82,17 +87,22 @@ func New(client goredis.UniversalClient, opts ...Option) (*Store, error) {
 	if o.err != nil {
 		return nil, o.err
 	}
+	_, oneNode := client.(*goredis.Client)
 	return &Store{
 		client:    client,
 		prefix:    o.prefix,
 		pattern:   escapeGlob(o.prefix) + "*",
 		scanCount: o.scanCount,
+		oneNode:   oneNode,
 	}, nil
 }
 
 // Write implements [sessions.Storage] in one command: SET key value PXAT ms,
 // or a plain SET for the zero expires, or DEL when expires is already past
-// by the local clock. write runs before anything is sent, so a failing
+// by the local clock. The value is the frame of no index key (one zero
+// byte) and the content: a Write files the entry under no index key, and
+// the set it was filed under, if any, keeps a stale member that ReadIndex
+// skips and removes. write runs before anything is sent, so a failing
 // write sends nothing. Redis keeps the expiry with millisecond resolution
 // (expires is truncated, never extended) and judges it by the server's
 // clock. Driver errors are wrapped.
@@ -100,7 +110,7 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 	if err := s.check(ctx, "write", id); err != nil {
 		return err
 	}
-	return sessions.WriteBuffered(write, func(data []byte) error {
+	return sessions.WriteBuffered(framed("", write), func(data []byte) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("sessionkit/redis: write: %w", err)
 		}
@@ -122,7 +132,9 @@ func (s *Store) Write(ctx context.Context, id string, expires time.Time, write f
 }
 
 // Read implements [sessions.Storage] with one GET; Redis never returns an
-// expired key. Driver errors are wrapped.
+// expired key. read gets the content without the frame. A value that does
+// not start with a frame (not written by a Store) is an error. Driver
+// errors are wrapped.
 func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error) error {
 	if err := s.check(ctx, "read", id); err != nil {
 		return err
@@ -134,7 +146,11 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 		}
 		return wrap(ctx, "read", err)
 	}
-	return read(strings.NewReader(v))
+	_, content, ok := parseFrame(v)
+	if !ok {
+		return errMalformed
+	}
+	return read(strings.NewReader(content))
 }
 
 // Invalidate implements [sessions.Storage] with one DEL. Driver errors are
@@ -149,32 +165,32 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch implements [sessions.Toucher] in one round trip: PEXPIREAT for a
-// future expires; for the zero Time a small Lua script (EVALSHA, falling
-// back to EVAL once per server) that runs PERSIST and EXISTS atomically,
-// because PERSIST alone cannot tell a missing key from one without expiry;
-// for an expires already past by the local clock, DEL.
+// Touch implements [sessions.Toucher] and keeps the entry's filing: the set
+// of the index key the entry is filed under must outlive it, so Touch moves
+// the set's expiry too, before the entry's.
+//
+// For a future or zero expires, Touch runs a small Lua script on the key
+// (EVALSHA, falling back to EVAL once per server) that reads the frame
+// (GETRANGE key 0 128) and, for an entry filed under no index key, moves
+// the expiry (PEXPIREAT, or PERSIST for the zero Time, with EXISTS to tell
+// a missing key from one without expiry): one round trip. For an entry
+// filed under an index key the script changes nothing and names the key;
+// Touch then re-files the entry in that set (ZADD, PEXPIREAT NX and GT to
+// the new expiry) and runs the script again expecting that index key: one
+// MULTI/EXEC more on a single server, two round trips more on a Cluster,
+// the set first. An entry that moves to another index key meanwhile is
+// followed, a few times at most.
+//
+// For an expires already past by the local clock, Touch sends DEL: the
+// entry ends, and its filing is stale.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 	if err := s.check(ctx, "touch", id); err != nil {
 		return err
 	}
-	key := s.prefix + id
-	var (
-		n   int64
-		err error
-	)
-	switch {
-	case expires.IsZero():
-		n, err = persistScript.Run(ctx, s.client, []string{key}).Int64()
-	case !expires.After(time.Now()):
-		n, err = s.client.Del(ctx, key).Result()
-	default:
-		var ok bool
-		ok, err = s.client.PExpireAt(ctx, key, expires).Result()
-		if ok {
-			n = 1
-		}
+	if expires.IsZero() || expires.After(time.Now()) {
+		return s.touchIndexed(ctx, id, expires)
 	}
+	n, err := s.client.Del(ctx, s.prefix+id).Result()
 	if err != nil {
 		return wrap(ctx, "touch", err)
 	}
@@ -188,7 +204,9 @@ func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
 // once, using SCAN MATCH prefix* COUNT n: on a Cluster it scans every master
 // in turn, on a Ring every live shard. It never runs KEYS, so it does not
 // block the server, and it never yields keys outside the prefix or keys whose
-// remainder is not a valid session id. Redis does not return expired keys.
+// remainder is not a valid session id, such as the sets that file entries
+// by index key (prefix + "idx:" + index key). Redis does not return
+// expired keys.
 //
 // SCAN may report a key more than once while the server resizes its tables,
 // so List remembers the ids it has yielded for the length of one iteration;

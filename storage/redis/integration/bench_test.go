@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,4 +154,147 @@ func BenchmarkStorage(b *testing.B) {
 		})
 		return s
 	})
+}
+
+// BenchmarkReadIndexGrowth times ReadIndex of one index key with 10
+// sessions with 1,000 other sessions in the store, then with the store
+// grown to 1,000,000, in the same run, and reports the median time of a
+// call at each size (ns-1k/op, ns-1M/op) and their ratio. ReadIndex reads
+// one sorted set and its members' keys, so the ratio stays near 1 whatever
+// the store holds. The others are filed ten to an index key of their own,
+// as users' sessions are.
+//
+// A shared machine's load can move between the two measurements more than
+// the cost being measured (by 0.4 to 1.7 times, seen here). So every call
+// on the store that grows is paired, back to back, with one on a control,
+// a second server that keeps 1,000 others throughout. x-raw is the plain
+// ratio ns-1M/op by ns-1k/op; x-control is the control's own ratio, after
+// the growth by before, which only the load moves; x-1M/1k is x-raw by
+// x-control, the ratio with the load's drift taken out.
+//
+// The others are written straight with pipelines of SET, ZADD and
+// PEXPIREAT in the Store's documented layout (the frame of their index key,
+// then the content; the set prefix + "idx:" + index key), which is what
+// CreateIndexed writes, a thousand times faster than one call each.
+func BenchmarkReadIndexGrowth(b *testing.B) {
+	ctx := b.Context()
+	exp := time.Now().Add(time.Hour)
+	const index = "measured-index-key"
+	content := bytes.Repeat([]byte("c"), 64)
+	write := func(w io.Writer) error { _, err := w.Write(content); return err }
+
+	type store struct {
+		client *goredis.Client
+		prefix string
+		s      *redis.Store
+		filled int
+	}
+	open := func() *store {
+		st := &store{client: newClient(b, containers.RedisServer(b).Addr()), prefix: uniquePrefix()}
+		st.s = mustNew(b, st.client, redis.WithPrefix(st.prefix))
+		for i := range 10 {
+			if err := st.s.CreateIndexed(ctx, fmt.Sprintf("mine-%d", i), index, exp, write); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return st
+	}
+	fill := func(st *store, n int) {
+		const batch = 5000
+		for st.filled < n {
+			end := min(st.filled+batch, n)
+			_, err := st.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				for i := st.filled; i < end; i++ {
+					other := fmt.Sprintf("other-%07d", i/10)
+					id := fmt.Sprintf("o-%07d", i)
+					value := append([]byte{byte(len(other))}, other...)
+					p.Set(ctx, st.prefix+id, append(value, content...), time.Until(exp))
+					p.ZAdd(ctx, st.prefix+"idx:"+other, goredis.Z{Score: float64(i), Member: id})
+					p.PExpireAt(ctx, st.prefix+"idx:"+other, exp)
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st.filled = end
+		}
+	}
+	// settle looks every filled key up once. Redis grows its tables of
+	// keys and of expiries incrementally: the fill leaves the doubling past
+	// 2^20 keys half done, and until it is over every lookup searches two
+	// tables and moves a bucket, which its timer alone takes a minute to
+	// finish (measured here: a GET then costs the server 7 µs, falling to
+	// 0.8 µs). Each lookup moves one bucket of both tables, so one per key
+	// ends it: the measurement then sees the steady state of a server that
+	// holds a million sessions, not the aftermath of filling it.
+	settle := func(st *store) {
+		const batch = 5000
+		for from := 0; from < st.filled; from += batch {
+			_, err := st.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				for i := from; i < min(from+batch, st.filled); i++ {
+					p.Exists(ctx, fmt.Sprintf("%so-%07d", st.prefix, i))
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	readAll := func(st *store) {
+		n := 0
+		if err := st.s.ReadIndex(ctx, index, func(string, time.Time, io.Reader) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != 10 {
+			b.Fatalf("ReadIndex yielded %d sessions, want 10", n)
+		}
+	}
+	median := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	// measure times pairs of calls of op, one on st and one on control
+	// back to back, the order alternating; it returns the median time of a
+	// call on each.
+	measure := func(op func(*store), st, control *store) (mine, theirs float64) {
+		const pairs = 2000
+		timed := func(st *store) float64 {
+			start := time.Now()
+			op(st)
+			return float64(time.Since(start).Nanoseconds())
+		}
+		ms, cs := make([]float64, pairs), make([]float64, pairs)
+		for i := range pairs {
+			if i%2 == 0 {
+				ms[i], cs[i] = timed(st), timed(control)
+			} else {
+				cs[i], ms[i] = timed(control), timed(st)
+			}
+		}
+		return median(ms), median(cs)
+	}
+
+	grown, control := open(), open()
+	fill(grown, 1_000)
+	fill(control, 1_000)
+	readAll(grown) // load the script on both servers
+	readAll(control)
+	small, before := measure(readAll, grown, control)
+	fill(grown, 1_000_000)
+	settle(grown)
+	large, after := measure(readAll, grown, control)
+	if n, err := grown.client.DBSize(ctx).Result(); err == nil {
+		b.Logf("keys in the grown store: %d (sessions and index sets)", n)
+	}
+	for b.Loop() {
+		readAll(grown)
+	}
+	b.ReportMetric(small, "ns-1k/op")
+	b.ReportMetric(large, "ns-1M/op")
+	b.ReportMetric(large/small, "x-raw")
+	b.ReportMetric(after/before, "x-control")
+	b.ReportMetric(large/small/(after/before), "x-1M/1k")
 }

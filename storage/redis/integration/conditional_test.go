@@ -69,7 +69,8 @@ func (l *argsLog) take() (int, [][]string) {
 
 // TestConditionalWritesAreOneSet: Create and Replace are one SET each, the
 // condition riding on it (NX or XX, with PXAT when there is an expiry, and
-// never KEEPTTL), and ReadWithExpiry is one round trip.
+// never KEEPTTL), and ReadWithExpiry is one round trip. The value is the
+// frame of no index key (a zero byte), then the content.
 func TestConditionalWritesAreOneSet(t *testing.T) {
 	client := newClient(t, containers.Redis(t))
 	forbidKeysAndFlush(t, client)
@@ -89,12 +90,12 @@ func TestConditionalWritesAreOneSet(t *testing.T) {
 		want []string
 		err  error
 	}{
-		{"Create", func() error { return s.Create(ctx, "id", exp, writeString("v1")) }, []string{"set", key, "v1", "nx", "pxat", ms}, nil},
-		{"CreateLive", func() error { return s.Create(ctx, "id", exp, writeString("v2")) }, []string{"set", key, "v2", "nx", "pxat", ms}, sessions.ErrExists},
-		{"ReplaceWithoutExpiry", func() error { return s.Replace(ctx, "id", time.Time{}, writeString("v3")) }, []string{"set", key, "v3", "xx"}, nil},
-		{"ReplaceWithExpiry", func() error { return s.Replace(ctx, "id", exp, writeString("v4")) }, []string{"set", key, "v4", "xx", "pxat", ms}, nil},
-		{"ReplaceMissing", func() error { return s.Replace(ctx, "gone", exp, writeString("v5")) }, []string{"set", prefix + "gone", "v5", "xx", "pxat", ms}, sessions.ErrNotFound},
-		{"CreateWithoutExpiry", func() error { return s.Create(ctx, "new", time.Time{}, writeString("v6")) }, []string{"set", prefix + "new", "v6", "nx"}, nil},
+		{"Create", func() error { return s.Create(ctx, "id", exp, writeString("v1")) }, []string{"set", key, "\x00v1", "nx", "pxat", ms}, nil},
+		{"CreateLive", func() error { return s.Create(ctx, "id", exp, writeString("v2")) }, []string{"set", key, "\x00v2", "nx", "pxat", ms}, sessions.ErrExists},
+		{"ReplaceWithoutExpiry", func() error { return s.Replace(ctx, "id", time.Time{}, writeString("v3")) }, []string{"set", key, "\x00v3", "xx"}, nil},
+		{"ReplaceWithExpiry", func() error { return s.Replace(ctx, "id", exp, writeString("v4")) }, []string{"set", key, "\x00v4", "xx", "pxat", ms}, nil},
+		{"ReplaceMissing", func() error { return s.Replace(ctx, "gone", exp, writeString("v5")) }, []string{"set", prefix + "gone", "\x00v5", "xx", "pxat", ms}, sessions.ErrNotFound},
+		{"CreateWithoutExpiry", func() error { return s.Create(ctx, "new", time.Time{}, writeString("v6")) }, []string{"set", prefix + "new", "\x00v6", "nx"}, nil},
 	}
 	for _, st := range steps {
 		err := st.call()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -46,6 +47,15 @@ var faultOps = []struct {
 			}
 		}
 		return nil
+	}},
+	{"CreateIndexed", func(ctx context.Context, s *redis.Store) error {
+		return s.CreateIndexed(ctx, "faulty-new", "ix", time.Now().Add(time.Hour), writeString("v"))
+	}},
+	{"ReplaceIndexed", func(ctx context.Context, s *redis.Store) error {
+		return s.ReplaceIndexed(ctx, "kept", "ix", time.Now().Add(time.Hour), writeString("v"))
+	}},
+	{"ReadIndex", func(ctx context.Context, s *redis.Store) error {
+		return s.ReadIndex(ctx, "ix", func(string, time.Time, io.Reader) error { return nil })
 	}},
 }
 

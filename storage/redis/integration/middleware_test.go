@@ -18,7 +18,7 @@ import (
 func commandCalls(t *testing.T, info string) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^cmdstat_([a-z|]+):calls=(\d+)`).FindAllStringSubmatch(info, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^cmdstat_([a-z_|]+):calls=(\d+)`).FindAllStringSubmatch(info, -1) {
 		n, err := strconv.Atoi(m[2])
 		if err != nil {
 			t.Fatal(err)
