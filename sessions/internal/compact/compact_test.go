@@ -786,6 +786,54 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 }
 
+// TestNoValueCarriesOverBetweenCalls decodes, one after the other and
+// from many goroutines, a full session and texts that hold fewer fields:
+// every field a text does not hold must come back zero. Serialize and
+// Deserialize work in pooled values, and one that went back to the pool
+// holding a session would hand its fields to the next caller, another
+// user's request.
+func TestNoValueCarriesOverBetweenCalls(t *testing.T) {
+	c := For[session]()
+	full, err := c.Serialize(typicalSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer := []session{{}, {User: "bob"}, {ID: 7, Admin: true}, {Roles: []string{}}}
+	texts := make([]string, len(fewer))
+	for i, v := range fewer {
+		if texts[i], err = c.Serialize(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if _, err := c.Deserialize(full); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := c.Serialize(typicalSession()); err != nil {
+					t.Error(err)
+					return
+				}
+				// A failed decode must not leave its partial value
+				// behind either.
+				_, _ = c.Deserialize(full[:len(full)-3])
+				k := i % len(fewer)
+				got, err := c.Deserialize(texts[k])
+				if err != nil || !equalValues(got, fewer[k]) {
+					t.Errorf("decoding %q after a full session gave %+v, %v; want %+v", texts[k], got, err, fewer[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func TestBase64MatchesStandardLibrary(t *testing.T) {
 	strict := base64.RawURLEncoding.Strict()
 	r := rand.New(rand.NewPCG(3, 4))

@@ -254,11 +254,14 @@ func (d *decoder) decodeStruct(p *plan, v reflect.Value, depth int) error {
 // the first), and that the value after it is not written in a zero form:
 // no encoder writes those, so accepting one would give a value two texts.
 func (d *decoder) fieldKey(first bool, prev string) (string, error) {
-	start := d.pos
-	for d.pos < len(d.s) && keyByte[d.s[d.pos]] {
-		d.pos++
+	// Locals, not d.pos: the loop then keeps its index in a register.
+	start, s := d.pos, d.s
+	end := start
+	for end < len(s) && keyByte[s[end]] {
+		end++
 	}
-	key := d.s[start:d.pos]
+	d.pos = end
+	key := s[start:end]
 	if key == "" {
 		return "", d.fail("invalid field key")
 	}

@@ -100,7 +100,11 @@ func isZero(p *plan, v reflect.Value) bool {
 
 // timeOf returns the time.Time v holds. Through a pointer: v.Interface()
 // would copy the Time to the heap. v is addressable (see encode).
-func timeOf(v reflect.Value) *time.Time { return v.Addr().Interface().(*time.Time) }
+// reflect.TypeAssert skips the interface that Addr().Interface() builds.
+func timeOf(v reflect.Value) *time.Time {
+	t, _ := reflect.TypeAssert[*time.Time](v.Addr())
+	return t
+}
 
 // encode appends the encoding of v, whose plan is p, at nesting depth.
 // v is always addressable: encoding starts from a pointer to the value, and
