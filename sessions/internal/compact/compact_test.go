@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -832,6 +834,63 @@ func TestNoValueCarriesOverBetweenCalls(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestEncoderScratchIsZeroAfterUse encodes into one encoder a large value,
+// a smaller one, and values that fail inside a map, and checks after each
+// that reset left no byte of it anywhere in the scratch buffers' capacity:
+// a pooled encoder must not carry one session into memory that the next
+// caller, or a later bug, could read.
+func TestEncoderScratchIsZeroAfterUse(t *testing.T) {
+	type withTimes struct {
+		M map[string]time.Time
+	}
+	long := strings.Repeat("secret-", 200)
+	large := typicalSession()
+	large.User = long
+	large.Cart = map[string]int{long + "a": 1, long + "b": 2, "c": 3}
+	small := session{Cart: map[string]int{"x": 1}}
+	// One time out of range among good ones: map order is random, and the
+	// failure leaves the entries encoded before it in ents.
+	tooLate := withTimes{M: map[string]time.Time{long: time.Unix(maxUnix+1, 0)}}
+	for i := range 15 {
+		tooLate.M[long+strconv.Itoa(i)] = time.Unix(int64(i+1), 0)
+	}
+	e := new(encoder)
+	check := func(what string) {
+		t.Helper()
+		for i, c := range e.buf[:cap(e.buf)] {
+			if c != 0 {
+				t.Fatalf("after %s: buf[%d] is %q", what, i, c)
+			}
+		}
+		for i, c := range e.tmp[:cap(e.tmp)] {
+			if c != 0 {
+				t.Fatalf("after %s: tmp[%d] is %q", what, i, c)
+			}
+		}
+		for i, ent := range e.ents[:cap(e.ents)] {
+			if ent != (mapEntry{}) {
+				t.Fatalf("after %s: ents[%d] is not zero", what, i)
+			}
+		}
+	}
+	encode := func(what string, p *plan, v reflect.Value, wantErr bool) {
+		t.Helper()
+		e.buf = append(e.buf[:0], Version)
+		if err := e.encode(p, v, 0); (err != nil) != wantErr {
+			t.Fatalf("%s: error %v", what, err)
+		}
+		e.reset()
+		check(what)
+	}
+	sessionPlan, timesPlan := For[session]().root.plan, For[withTimes]().root.plan
+	encode("a large value", sessionPlan, reflect.ValueOf(&large).Elem(), false)
+	encode("a smaller value", sessionPlan, reflect.ValueOf(&small).Elem(), false)
+	for range 8 {
+		encode("a failure inside a map", timesPlan, reflect.ValueOf(&tooLate).Elem(), true)
+	}
+	encode("a large value again", sessionPlan, reflect.ValueOf(&large).Elem(), false)
 }
 
 func TestBase64MatchesStandardLibrary(t *testing.T) {
