@@ -26,5 +26,12 @@ func (p *providerBase) key(id string) string {
 	var buf [192]byte
 	b := append(append(buf[:0], p.keyPrefix...), id...)
 	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	// Encoded on the stack: EncodeToString would allocate the bytes and
+	// then the string.
+	var text [keyLen]byte
+	base64.RawURLEncoding.Encode(text[:], sum[:])
+	return string(text[:])
 }
+
+// keyLen is the length of a storage key: unpadded base64 of 32 bytes.
+const keyLen = (sha256.Size*8 + 5) / 6
