@@ -26,8 +26,15 @@ func (p *providerBase) key(id string) string {
 	var buf [192]byte
 	b := append(append(buf[:0], p.keyPrefix...), id...)
 	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	// Encoded on the stack: EncodeToString would allocate the bytes and
+	// then the string.
+	var text [keyLen]byte
+	base64.RawURLEncoding.Encode(text[:], sum[:])
+	return string(text[:])
 }
+
+// keyLen is the length of a storage key: unpadded base64 of 32 bytes.
+const keyLen = (sha256.Size*8 + 5) / 6
 
 // indexDomain starts what an index key hashes, so that an index key never
 // equals a storage key, nor a hash made for another purpose.
@@ -55,7 +62,7 @@ func (p *providerBase) indexKey(userKey string) string {
 	sum := sha256.Sum256(b)
 	// Encoded on the stack: one allocation, the string, where
 	// EncodeToString makes two.
-	var out [43]byte
+	var out [keyLen]byte
 	base64.RawURLEncoding.Encode(out[:], sum[:])
 	return string(out[:])
 }

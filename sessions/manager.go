@@ -92,29 +92,39 @@ func New(providers ...Provider) (*Manager, error) {
 // Managers nest: sessions registered with an outer Manager remain available
 // to handlers inside an inner one.
 func (m *Manager) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rw *responseWriter
-		if len(m.providers) == 1 {
-			// The common one-session Manager allocates the request state
-			// and the session's slot in one object.
-			rw = m.providers[0].newSoleRequest()
-		} else {
-			rw = &responseWriter{}
-		}
-		st := &rw.st
-		st.m, st.w = m, w
-		st.parent = stateFrom(r.Context())
-		if len(m.providers) <= len(st.inline) {
-			st.slots = st.inline[:len(m.providers)]
-		} else {
-			st.slots = make([]slotter, len(m.providers))
-		}
-		rw.ctx = stateContext{Context: r.Context(), st: st}
-		st.r = r.WithContext(&rw.ctx)
-		rw.ResponseWriter = w
-		next.ServeHTTP(rw, st.r)
-		st.commit()
-	})
+	// The work is in a method, not in the closure: a closure inlined into
+	// the caller's package is compiled there again, and may lose the
+	// escape analysis that keeps serve's request copy off the heap.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(next, w, r) })
+}
+
+// serve is the Handler of m around next.
+func (m *Manager) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	var rw *responseWriter
+	if len(m.providers) == 1 {
+		// The common one-session Manager allocates the request state
+		// and the session's slot in one object.
+		rw = m.providers[0].newSoleRequest()
+	} else {
+		rw = &responseWriter{}
+	}
+	st := &rw.st
+	st.m, st.w = m, w
+	st.parent = stateFrom(r.Context())
+	if len(m.providers) <= len(st.inline) {
+		st.slots = st.inline[:len(m.providers)]
+	} else {
+		st.slots = make([]slotter, len(m.providers))
+	}
+	rw.ctx = stateContext{Context: r.Context(), st: st}
+	// The shallow copy WithContext makes, into the state: the inlined
+	// copy stays on the stack, and the request next sees costs no
+	// allocation of its own.
+	st.req = *r.WithContext(&rw.ctx)
+	st.r = &st.req
+	rw.ResponseWriter = w
+	next.ServeHTTP(rw, st.r)
+	st.commit()
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

@@ -15,17 +15,28 @@ import (
 type requestState struct {
 	mu     sync.Mutex // guards phase and every slot
 	m      *Manager
-	parent *requestState // the state of an outer Manager, if any
-	r      *http.Request
+	parent *requestState       // the state of an outer Manager, if any
+	r      *http.Request       // &req
 	w      http.ResponseWriter // the underlying writer
 	slots  []slotter
-	inline [4]slotter
+	inline [1]slotter // slots of a one-session Manager, the common kind
 	phase  phase
 	now    int64 // Unix seconds, read once per request on first use
 
 	commitCtx commitContext
 	spare     slotter // the sole provider's slot, allocated with the state
+
+	// req is the request next sees, the one with the sessions' context:
+	// what r.WithContext would allocate, kept in the state's allocation.
+	req http.Request
+	// setCookie backs the response's Set-Cookie lines when the first one
+	// is the commit's, so that sending it allocates only the line.
+	setCookie [1]string
 }
+
+// maxInlineEdits is how many sessions a commit stages without allocating
+// its list of header edits.
+const maxInlineEdits = 4
 
 // phase is where the request is in its lifecycle.
 type phase uint8
@@ -178,7 +189,7 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 			st.slots[i] = st.newSlot(i)
 		}
 	}
-	var inline [len(requestState{}.inline)]headerEdit
+	var inline [maxInlineEdits]headerEdit
 	edits := inline[:0]
 	if len(st.slots) > len(inline) {
 		edits = make([]headerEdit, 0, len(st.slots))
@@ -213,20 +224,44 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 			continue
 		}
 		s := st.slots[i].core()
+		// A header that holds nothing yet, the common case, has no lines
+		// to merge with: the session's lines are assigned, not looked up.
+		// (A header session's name is never Vary or Cache-Control.)
+		fresh := len(h) == 0
 		switch e.op {
 		case sendValue:
-			s.p.send(h, e.value, e.maxAge)
+			s.p.send(st, h, e.value, e.maxAge)
 		case sendClear:
-			s.p.sendClear(h)
+			s.p.sendClear(st, h)
 		}
 		if e.op != sendNothing {
-			keepFromSharedCaches(h)
+			if fresh {
+				h["Cache-Control"] = cachePrivate[:1:1]
+			} else {
+				keepFromSharedCaches(h)
+			}
 		}
 		if e.op != sendNothing || s.read {
-			addVary(h, s.p.vary)
+			if fresh {
+				h["Vary"] = varyLine(s.p.vary)
+			} else {
+				addVary(h, s.p.vary)
+			}
 		}
 	}
 	return nil, nil
+}
+
+// oneLine returns the header value []string{v}, backed by the state's
+// spare array the first time: a commit usually sends a single line, and
+// nothing but the commit writes to that array. Its capacity is its
+// length, so that whoever appends to the value gets a copy.
+func (st *requestState) oneLine(v string) []string {
+	if st.setCookie[0] != "" || v == "" {
+		return []string{v}
+	}
+	st.setCookie[0] = v
+	return st.setCookie[:1:1]
 }
 
 // commitContext is the request's context without its cancellation, made

@@ -226,10 +226,11 @@ func (p *providerBase) decodeWire(raw string) (string, string) {
 }
 
 // send sets the session's value (already escaped) in the response headers,
-// a cookie with maxAge seconds to live.
-func (p *providerBase) send(h http.Header, value string, maxAge int64) {
+// a cookie with maxAge seconds to live. A line that is the first of its
+// header takes st's spare array.
+func (p *providerBase) send(st *requestState, h http.Header, value string, maxAge int64) {
 	if p.kind == headerTransport {
-		h[p.name] = []string{value}
+		h[p.name] = st.oneLine(value)
 		return
 	}
 	var num [24]byte
@@ -245,18 +246,27 @@ func (p *providerBase) send(h http.Header, value string, maxAge int64) {
 	b.WriteString(p.cookieHead)
 	b.Write(age)
 	b.WriteString(p.cookieTail)
-	h["Set-Cookie"] = append(h["Set-Cookie"], b.String())
+	addSetCookie(st, h, b.String())
+}
+
+// addSetCookie appends line to the response's Set-Cookie lines.
+func addSetCookie(st *requestState, h http.Header, line string) {
+	if lines := h["Set-Cookie"]; len(lines) > 0 {
+		h["Set-Cookie"] = append(lines, line)
+		return
+	}
+	h["Set-Cookie"] = st.oneLine(line)
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
 // the same Path, Domain, Secure, SameSite and Partitioned attributes it was
 // set with, or the browser would keep it.
-func (p *providerBase) sendClear(h http.Header) {
+func (p *providerBase) sendClear(st *requestState, h http.Header) {
 	if p.kind == headerTransport {
 		h[p.name] = []string{""}
 		return
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], p.clearLine)
+	addSetCookie(st, h, p.clearLine)
 }
 
 var epoch = time.Unix(0, 0)
@@ -274,7 +284,8 @@ func (p *providerBase) cookieLine(value string, maxAge int) string {
 // addVary adds name to the Vary header unless it, or "*", is already there:
 // a response that depends on a session depends on the header carrying it.
 func addVary(h http.Header, name string) {
-	for _, line := range h["Vary"] {
+	lines := h["Vary"]
+	for _, line := range lines {
 		for line != "" {
 			var v string
 			v, line, _ = strings.Cut(line, ",")
@@ -284,13 +295,13 @@ func addVary(h http.Header, name string) {
 			}
 		}
 	}
-	if len(h["Vary"]) == 0 {
+	if len(lines) == 0 {
 		// One shared line per name: len == cap, so whoever appends to it
 		// gets a copy, and net/http never edits header lines in place.
 		h["Vary"] = varyLine(name)
 		return
 	}
-	h["Vary"] = append(h["Vary"], name)
+	h["Vary"] = append(lines, name)
 }
 
 var varyCookie = []string{"Cookie"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,54 @@ func TestHeaderTransport(t *testing.T) {
 	}
 	if store.has(sessions.StorageKey("header", "X-Session", id)) {
 		t.Fatal("logout left the entry in the storage")
+	}
+}
+
+// TestEverySessionSetInOneResponseGetsItsOwnLine sets a header session and
+// two cookie sessions in one request, with and without a line of the
+// handler's own: each session's value must arrive whole and apart, and the
+// handler's line must stay. The commit builds these header values without
+// allocating a []string for the first line; one array shared by two of
+// them would hand one session's value to another.
+func TestEverySessionSetInOneResponseGetsItsOwnLine(t *testing.T) {
+	m := mustNew(t,
+		sessions.Header[API]("X-Session", sessions.WithStorage(sessions.FromBytes(newMapStore()))),
+		sessions.Cookie[Login]("L", sessions.WithTransformers(mustMAC(t))),
+		sessions.Cookie[Prefs]("P", sessions.WithTransformers(mustMAC(t))),
+	)
+	for _, own := range []bool{false, true} {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if own {
+				w.Header().Add("Set-Cookie", "own=1")
+			}
+			for _, err := range []error{
+				sessions.Set(r.Context(), API{Token: "t"}),
+				sessions.Set(r.Context(), Login{User: "ann"}),
+				sessions.Set(r.Context(), Prefs{Theme: "dark"}),
+			} {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		ids := rec.Header()["X-Session"]
+		if len(ids) != 1 || sessions.CheckID(ids[0]) != nil {
+			t.Fatalf("own line %v: X-Session is %q; want one id", own, ids)
+		}
+		var names []string
+		for _, line := range rec.Header()["Set-Cookie"] {
+			name, _, _ := strings.Cut(line, "=")
+			names = append(names, name)
+		}
+		want := "L P"
+		if own {
+			want = "own L P"
+		}
+		if got := strings.Join(names, " "); got != want {
+			t.Fatalf("own line %v: Set-Cookie lines are for %q; want %q", own, got, want)
+		}
 	}
 }
 

@@ -208,14 +208,19 @@ func (c *Codec[T]) Serialize(v T) (string, error) {
 	if r.err != nil {
 		return "", r.err
 	}
+	// Encoding reads v through reflect, which needs it addressable: a
+	// pooled box spares the heap copy that taking &v would cost.
+	box := getBox[T](r)
+	*box = v
 	e := encoderPool.Get().(*encoder)
 	e.buf = append(e.buf[:0], Version)
-	err := e.encode(r.plan, reflect.ValueOf(&v).Elem(), 0)
+	err := e.encode(r.plan, reflect.ValueOf(box).Elem(), 0)
 	var s string
 	if err == nil {
 		s = string(e.buf)
 	}
 	e.release()
+	putBox(r, box)
 	return s, err
 }
 
@@ -238,18 +243,36 @@ func (c *Codec[T]) decode(s string, exact bool) (T, error) {
 		return v, errVersion
 	}
 	d := decoder{s: s, pos: 1, exact: exact}
-	err := d.decode(r.plan, reflect.ValueOf(&v).Elem(), 0)
+	box := getBox[T](r)
+	err := d.decode(r.plan, reflect.ValueOf(box).Elem(), 0)
 	if err == nil && d.pos != len(s) {
 		err = d.fail("unexpected bytes after the value")
 	}
-	if err != nil {
-		if err == errMismatch {
-			err = d.rootMismatch()
-		}
-		var zero T
-		return zero, err
+	if err == nil {
+		v = *box
+	} else if err == errMismatch {
+		err = d.rootMismatch()
 	}
-	return v, nil
+	putBox(r, box)
+	return v, err
+}
+
+// getBox returns a zero T of r's type from r's pool, or a new one. A box
+// makes a value addressable for reflect without an allocation per call.
+func getBox[T any](r *root) *T {
+	if b, ok := r.boxes.Get().(*T); ok {
+		return b
+	}
+	return new(T)
+}
+
+// putBox zeroes b and returns it to r's pool. Zeroing keeps one call's
+// session value, and what it points to, from reaching a later call or
+// staying reachable from the pool.
+func putBox[T any](r *root, b *T) {
+	var zero T
+	*b = zero
+	r.boxes.Put(b)
 }
 
 // errVersion is built once: a text of another version is the common
@@ -337,6 +360,9 @@ type field struct {
 type root struct {
 	plan *plan
 	err  error
+	// boxes holds zero *T values for Serialize and Deserialize (see
+	// getBox): one T per root, so the type assertion always holds.
+	boxes sync.Pool
 }
 
 // roots caches one root per type: For may be called more than once for a

@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -784,6 +786,111 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestNoValueCarriesOverBetweenCalls decodes, one after the other and
+// from many goroutines, a full session and texts that hold fewer fields:
+// every field a text does not hold must come back zero. Serialize and
+// Deserialize work in pooled values, and one that went back to the pool
+// holding a session would hand its fields to the next caller, another
+// user's request.
+func TestNoValueCarriesOverBetweenCalls(t *testing.T) {
+	c := For[session]()
+	full, err := c.Serialize(typicalSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer := []session{{}, {User: "bob"}, {ID: 7, Admin: true}, {Roles: []string{}}}
+	texts := make([]string, len(fewer))
+	for i, v := range fewer {
+		if texts[i], err = c.Serialize(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if _, err := c.Deserialize(full); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := c.Serialize(typicalSession()); err != nil {
+					t.Error(err)
+					return
+				}
+				// A failed decode must not leave its partial value
+				// behind either.
+				_, _ = c.Deserialize(full[:len(full)-3])
+				k := i % len(fewer)
+				got, err := c.Deserialize(texts[k])
+				if err != nil || !equalValues(got, fewer[k]) {
+					t.Errorf("decoding %q after a full session gave %+v, %v; want %+v", texts[k], got, err, fewer[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestEncoderScratchIsZeroAfterUse encodes into one encoder a large value,
+// a smaller one, and values that fail inside a map, and checks after each
+// that reset left no byte of it anywhere in the scratch buffers' capacity:
+// a pooled encoder must not carry one session into memory that the next
+// caller, or a later bug, could read.
+func TestEncoderScratchIsZeroAfterUse(t *testing.T) {
+	type withTimes struct {
+		M map[string]time.Time
+	}
+	long := strings.Repeat("secret-", 200)
+	large := typicalSession()
+	large.User = long
+	large.Cart = map[string]int{long + "a": 1, long + "b": 2, "c": 3}
+	small := session{Cart: map[string]int{"x": 1}}
+	// One time out of range among good ones: map order is random, and the
+	// failure leaves the entries encoded before it in ents.
+	tooLate := withTimes{M: map[string]time.Time{long: time.Unix(maxUnix+1, 0)}}
+	for i := range 15 {
+		tooLate.M[long+strconv.Itoa(i)] = time.Unix(int64(i+1), 0)
+	}
+	e := new(encoder)
+	check := func(what string) {
+		t.Helper()
+		for i, c := range e.buf[:cap(e.buf)] {
+			if c != 0 {
+				t.Fatalf("after %s: buf[%d] is %q", what, i, c)
+			}
+		}
+		for i, c := range e.tmp[:cap(e.tmp)] {
+			if c != 0 {
+				t.Fatalf("after %s: tmp[%d] is %q", what, i, c)
+			}
+		}
+		for i, ent := range e.ents[:cap(e.ents)] {
+			if ent != (mapEntry{}) {
+				t.Fatalf("after %s: ents[%d] is not zero", what, i)
+			}
+		}
+	}
+	encode := func(what string, p *plan, v reflect.Value, wantErr bool) {
+		t.Helper()
+		e.buf = append(e.buf[:0], Version)
+		if err := e.encode(p, v, 0); (err != nil) != wantErr {
+			t.Fatalf("%s: error %v", what, err)
+		}
+		e.reset()
+		check(what)
+	}
+	sessionPlan, timesPlan := For[session]().root.plan, For[withTimes]().root.plan
+	encode("a large value", sessionPlan, reflect.ValueOf(&large).Elem(), false)
+	encode("a smaller value", sessionPlan, reflect.ValueOf(&small).Elem(), false)
+	for range 8 {
+		encode("a failure inside a map", timesPlan, reflect.ValueOf(&tooLate).Elem(), true)
+	}
+	encode("a large value again", sessionPlan, reflect.ValueOf(&large).Elem(), false)
 }
 
 func TestBase64MatchesStandardLibrary(t *testing.T) {

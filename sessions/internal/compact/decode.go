@@ -34,6 +34,25 @@ func (d *decoder) rootMismatch() error {
 	return fmt.Errorf("sessions: compact: decode: %w", ErrMismatch)
 }
 
+// digits is token for what is usually a short number: it scans the
+// digits itself, which beats a call of strings.IndexByte, and hands
+// anything else to token.
+func (d *decoder) digits() (string, bool) {
+	start, s := d.pos, d.s
+	i := start
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i < len(s) && s[i] == '|' {
+		d.pos = i + 1
+		return s[start:i], true
+	}
+	return d.token()
+}
+
 // token returns the text up to the next '|' and moves past that '|'.
 func (d *decoder) token() (string, bool) {
 	rest := d.s[d.pos:]
@@ -207,10 +226,12 @@ func (d *decoder) decodeStruct(p *plan, v reflect.Value, depth int) error {
 			return err
 		}
 		prev = key
-		// Usually the next field of the plan is the one: test equality
-		// first, which is cheaper than ordering.
-		for len(fields) > 0 && fields[0].key != key && fields[0].key < key {
-			fields = fields[1:]
+		// Usually the next field of the plan is the one: one equality
+		// test finds it; otherwise skip the plan's smaller keys.
+		if len(fields) == 0 || fields[0].key != key {
+			for len(fields) > 0 && fields[0].key < key {
+				fields = fields[1:]
+			}
 		}
 		if len(fields) == 0 || fields[0].key != key {
 			// A field this type does not have (removed since it was
@@ -254,11 +275,14 @@ func (d *decoder) decodeStruct(p *plan, v reflect.Value, depth int) error {
 // the first), and that the value after it is not written in a zero form:
 // no encoder writes those, so accepting one would give a value two texts.
 func (d *decoder) fieldKey(first bool, prev string) (string, error) {
-	start := d.pos
-	for d.pos < len(d.s) && keyByte[d.s[d.pos]] {
-		d.pos++
+	// Locals, not d.pos: the loop then keeps its index in a register.
+	start, s := d.pos, d.s
+	end := start
+	for end < len(s) && keyByte[s[end]] {
+		end++
 	}
-	key := d.s[start:d.pos]
+	d.pos = end
+	key := s[start:end]
 	if key == "" {
 		return "", d.fail("invalid field key")
 	}
@@ -300,7 +324,7 @@ func (d *decoder) zeroForm() bool {
 // is bounded by the input length.
 func (d *decoder) count(least, minLen int) (int, error) {
 	start := d.pos
-	tok, ok := d.token()
+	tok, ok := d.digits()
 	if !ok {
 		return 0, d.fail("unterminated count")
 	}
@@ -373,7 +397,7 @@ func (d *decoder) decodeMap(p *plan, v reflect.Value, depth int) error {
 // duration plan.
 func (d *decoder) decodeInteger(p *plan, v reflect.Value) error {
 	start := d.pos
-	tok, ok := d.token()
+	tok, ok := d.digits()
 	if !ok {
 		return d.fail("unterminated integer")
 	}
@@ -445,6 +469,25 @@ func parseFloat(tok string, bits int) (float64, bool) {
 // decodeString reads a string in either of its forms, after its tag, and
 // checks that the form is the one the encoder chooses.
 func (d *decoder) decodeString() (string, error) {
+	// Most strings are plain bytes that stand for themselves: one pass
+	// finds the terminator and checks every byte. Anything else (an
+	// escape, a space, the base64 form, an invalid byte) takes the full
+	// path below from the start, with its checks and its errors.
+	start, s := d.pos, d.s
+	for i := start; i < len(s); i++ {
+		if c := s[i]; strIn[c] != strVerbatim {
+			if c == '|' {
+				d.pos = i + 1
+				return s[start:i], nil
+			}
+			break
+		}
+	}
+	return d.decodeStringSlow()
+}
+
+// decodeStringSlow is decodeString for every text.
+func (d *decoder) decodeStringSlow() (string, error) {
 	start := d.pos
 	tok, ok := d.token()
 	if !ok {

@@ -43,13 +43,21 @@ func (e *encoder) release() {
 	if cap(e.buf) > maxPooled || cap(e.tmp) > maxPooled || cap(e.ents) > maxPooled/64 {
 		return
 	}
-	// Whole capacities: a shorter later use leaves earlier bytes past len.
-	// ents is only non-empty after an error inside a map.
-	clear(e.buf[:cap(e.buf)])
-	clear(e.tmp[:cap(e.tmp)])
-	clear(e.ents[:cap(e.ents)])
-	e.buf, e.tmp, e.ents = e.buf[:0], e.tmp[:0], e.ents[:0]
+	e.reset()
 	encoderPool.Put(e)
+}
+
+// reset zeroes the scratch buffers to their capacities and empties them.
+func (e *encoder) reset() {
+	// Up to len suffices: a buffer is zero past its len when it comes from
+	// the pool (or from append's growth), and a call never shortens buf
+	// but to write as much again (encodeMap). encodeMap clears tmp and
+	// the entries it used; ents is only non-empty after an error inside
+	// a map. Clearing whole capacities would make every call after one
+	// large value pay for that value's size.
+	clear(e.buf)
+	clear(e.ents)
+	e.buf, e.tmp, e.ents = e.buf[:0], e.tmp[:0], e.ents[:0]
 }
 
 func tooDeep(p *plan) error {
@@ -100,7 +108,11 @@ func isZero(p *plan, v reflect.Value) bool {
 
 // timeOf returns the time.Time v holds. Through a pointer: v.Interface()
 // would copy the Time to the heap. v is addressable (see encode).
-func timeOf(v reflect.Value) *time.Time { return v.Addr().Interface().(*time.Time) }
+// reflect.TypeAssert skips the interface that Addr().Interface() builds.
+func timeOf(v reflect.Value) *time.Time {
+	t, _ := reflect.TypeAssert[*time.Time](v.Addr())
+	return t
+}
 
 // encode appends the encoding of v, whose plan is p, at nesting depth.
 // v is always addressable: encoding starts from a pointer to the value, and
@@ -132,7 +144,7 @@ func (e *encoder) encode(p *plan, v reflect.Value, depth int) error {
 	case kindByteArray:
 		e.buf = append(encodeBase64(append(e.buf, '!'), v.Bytes()), '|') // Bytes needs v addressable
 	case kindTime:
-		return e.appendTime(p, v)
+		return e.appendTime(p, timeOf(v))
 	default:
 		if depth >= maxDepth {
 			return tooDeep(p)
@@ -169,6 +181,30 @@ func (e *encoder) encodeComposite(p *plan, v reflect.Value, depth int) error {
 		e.buf = append(e.buf, '(')
 		for _, f := range p.fields {
 			fv := v.Field(f.index)
+			// The common scalar fields are read once, for the zero
+			// test and the text alike; the rest go through isZero and
+			// encode.
+			switch f.plan.kind {
+			case kindString:
+				if s := fv.String(); s != "" {
+					e.buf = append(e.buf, f.key...)
+					e.appendString(s)
+				}
+				continue
+			case kindInt:
+				if n := fv.Int(); n != 0 {
+					e.buf = append(strconv.AppendInt(append(append(e.buf, f.key...), '='), n, 10), '|')
+				}
+				continue
+			case kindTime:
+				if t := timeOf(fv); !t.IsZero() {
+					e.buf = append(e.buf, f.key...)
+					if err := e.appendTime(f.plan, t); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if isZero(f.plan, fv) {
 				continue
 			}
@@ -232,6 +268,7 @@ func (e *encoder) encodeMap(p *plan, v reflect.Value, depth int) error {
 	for _, ent := range ents {
 		e.buf = append(e.buf, e.tmp[ent.start-region:ent.end-region]...)
 	}
+	clear(e.tmp)
 	clear(ents)
 	e.ents = e.ents[:base]
 	return nil
@@ -282,8 +319,7 @@ func base64StringLen(n int) int { return 2 + base64Len(n) }
 // t.Unix(), so this one check covers both ends.
 const maxUnix = 1<<63 - 1 - 62135596800
 
-func (e *encoder) appendTime(p *plan, v reflect.Value) error {
-	t := timeOf(v)
+func (e *encoder) appendTime(p *plan, t *time.Time) error {
 	if t.IsZero() {
 		e.buf = append(e.buf, '@', '|')
 		return nil
