@@ -79,36 +79,18 @@ const (
 // (bbolt's answer to a damaged page) poisons the Store and is returned as
 // an error wrapping ErrCorrupt; op names the call in that error. A
 // poisoned Store returns the poison at once.
-func (s *Store) view(op string, fn func(*bbolt.Tx) error) (err error) {
-	if p := s.poisoned.Load(); p != nil {
-		return *p
-	}
-	// A fault on the memory map becomes a panic of this goroutine, which
-	// the function below recovers; the old setting is back on return.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	var tx *bbolt.Tx
-	at := inBegin
-	defer func() {
-		if p := recover(); p != nil {
-			err = s.recovered(op, p, tx, at)
-		}
-	}()
-	tx, err = s.db.Begin(false)
-	if err != nil {
-		return err
-	}
-	at = inTx
-	err = fn(tx)
-	at = inEnd
-	if rerr := tx.Rollback(); err == nil {
-		err = rerr
-	}
-	return err
+func (s *Store) view(op string, fn func(*bbolt.Tx) error) error {
+	return s.inTx(op, false, fn)
 }
 
 // update runs fn in a write transaction and commits it if fn returns nil,
 // as db.Update does, with view's handling of panics.
-func (s *Store) update(op string, fn func(*bbolt.Tx) error) (err error) {
+func (s *Store) update(op string, fn func(*bbolt.Tx) error) error {
+	return s.inTx(op, true, fn)
+}
+
+// inTx is view (writable false) and update (writable true).
+func (s *Store) inTx(op string, writable bool, fn func(*bbolt.Tx) error) (err error) {
 	if p := s.poisoned.Load(); p != nil {
 		return *p
 	}
@@ -122,14 +104,16 @@ func (s *Store) update(op string, fn func(*bbolt.Tx) error) (err error) {
 			err = s.recovered(op, p, tx, at)
 		}
 	}()
-	tx, err = s.db.Begin(true)
+	tx, err = s.db.Begin(writable)
 	if err != nil {
 		return err
 	}
 	at = inTx
-	if err = fn(tx); err != nil {
+	if err = fn(tx); err != nil || !writable {
 		at = inEnd
-		_ = tx.Rollback()
+		if rerr := tx.Rollback(); err == nil {
+			err = rerr
+		}
 		return err
 	}
 	// A panic in Commit leaves tx open (Commit closes it only on its way
