@@ -211,3 +211,37 @@ func memoryHandler(t testing.TB) (http.Handler, *http.Request) {
 	}
 	return h, req
 }
+
+// TestARequestMakesAsManyRoundTripsAsTheFloor: a request through the
+// middleware that reads its session and changes it waits on Redis as often
+// as sessionbench's floor, a GET then a SET: two round trips, counted by a
+// go-redis hook (a pipeline would count as one, a script as one more).
+func TestARequestMakesAsManyRoundTripsAsTheFloor(t *testing.T) {
+	floor, sk, floorReq, skReq, floorTrips, skTrips := floorHandlers(t)
+	const requests = 10
+	for _, tt := range []struct {
+		name  string
+		h     http.Handler
+		r     *http.Request
+		trips *tripCounter
+	}{
+		{"floor", floor, floorReq, floorTrips},
+		{"sessionkit", sk, skReq, skTrips},
+	} {
+		tt.trips.trips.Store(0)
+		tt.trips.commands.Store(0)
+		for range requests {
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, tt.r)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: status %d (%s)", tt.name, rec.Code, rec.Body.String())
+			}
+		}
+		if got := tt.trips.trips.Load(); got != 2*requests {
+			t.Errorf("%s: %d round trips for %d requests, want %d", tt.name, got, requests, 2*requests)
+		}
+		if got := tt.trips.commands.Load(); got != 2*requests {
+			t.Errorf("%s: %d commands for %d requests, want %d", tt.name, got, requests, 2*requests)
+		}
+	}
+}
