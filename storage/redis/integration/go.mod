@@ -6,6 +6,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit/sessions v0.1.0
 	github.com/sessionkit/sessionkit/storage/cache v0.1.0
+	github.com/sessionkit/sessionkit/storage/memory v0.1.0
 	github.com/sessionkit/sessionkit/storage/redis v0.1.0
 	github.com/sessionkit/sessionkit/storagetest v0.1.0
 	github.com/sessionkit/sessionkit/storagetest/containers v0.1.0
