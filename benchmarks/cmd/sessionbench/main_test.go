@@ -141,6 +141,12 @@ func TestScaleAndStorageRunsKeepEachOthersSection(t *testing.T) {
 	if doc := md(); !strings.Contains(doc, "- Note: 1,000,000 pending") || !strings.Contains(doc, "sessionbench scale -backends memory") {
 		t.Errorf("the scale section lacks the note or the command:\n%s", doc)
 	}
+	// -from-json writes the same report again without measuring.
+	before := md()
+	os.Remove(filepath.Join(out, bench.ScaleBytesChart))
+	if got := run([]string{"scale", "-from-json", "-out", out}, io.Discard); got != 0 || md() != before {
+		t.Errorf("scale -from-json = %d; results.md changed: %v", got, md() != before)
+	}
 	var rep bench.ScaleReport
 	js, err := os.ReadFile(filepath.Join(out, "scale.json"))
 	if err != nil {

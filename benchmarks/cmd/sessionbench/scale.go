@@ -30,7 +30,7 @@ const (
 
 type scaleConfig struct {
 	backends, counts, tmp, out, note string
-	short, verbose                   bool
+	short, verbose, fromJSON         bool
 	concurrency, rounds, minOps      int
 	payload                          int
 	duration, warmup, expireAfter    time.Duration
@@ -56,12 +56,24 @@ func runScale(args []string, stderr io.Writer) int {
 	fs.StringVar(&c.out, "out", "benchmarks/results", "folder the results are written to (relative to the current directory)")
 	fs.StringVar(&c.note, "note", "", "a remark shown in the report's context (a count left pending, say)")
 	fs.BoolVar(&c.verbose, "v", false, "show the container harness's log")
+	fs.BoolVar(&c.fromJSON, "from-json", false, "measure nothing: write the report and charts again from the scale.json in -out")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sessionbench scale: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if c.fromJSON {
+		rep, err := readJSON[bench.ScaleReport](filepath.Join(c.out, scaleJSON))
+		if err == nil {
+			err = writeScale(rep, c.out)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sessionbench scale: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if c.short {
 		set := map[string]bool{}
