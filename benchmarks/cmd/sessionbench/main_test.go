@@ -147,6 +147,9 @@ func TestScaleAndStorageRunsKeepEachOthersSection(t *testing.T) {
 	if got := run([]string{"scale", "-from-json", "-out", out}, io.Discard); got != 0 || md() != before {
 		t.Errorf("scale -from-json = %d; results.md changed: %v", got, md() != before)
 	}
+	if _, err := os.Stat(filepath.Join(out, bench.ScaleBytesChart)); err != nil {
+		t.Errorf("scale -from-json did not write the charts again: %v", err)
+	}
 	var rep bench.ScaleReport
 	js, err := os.ReadFile(filepath.Join(out, "scale.json"))
 	if err != nil {

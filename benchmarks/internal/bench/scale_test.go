@@ -76,7 +76,7 @@ func TestScaleShortRunMeasuresWhatTheStoresHold(t *testing.T) {
 			if r.List.Count != r.N {
 				t.Errorf("List yielded %d ids, want %d", r.List.Count, r.N)
 			}
-			if r.Read.Ops == 0 || r.Write.Ops == 0 || r.Read.P99 < r.Read.P50 || r.Write.P99 < r.Write.P50 {
+			if r.Read.Ops == 0 || r.Write.Ops == 0 || r.Harness.Ops == 0 || r.Read.P99 < r.Read.P50 || r.Write.P99 < r.Write.P50 {
 				t.Errorf("latencies read %+v, write %+v: want operations and ordered percentiles", r.Read, r.Write)
 			}
 			if r.IdleSweep == nil || r.IdleSweep.Count != 0 {
