@@ -56,7 +56,7 @@ func runScale(args []string, stderr io.Writer) int {
 	fs.StringVar(&c.out, "out", "benchmarks/results", "folder the results are written to (relative to the current directory)")
 	fs.StringVar(&c.note, "note", "", "a remark shown in the report's context (a count left pending, say)")
 	fs.BoolVar(&c.verbose, "v", false, "show the container harness's log")
-	fs.BoolVar(&c.fromJSON, "from-json", false, "measure nothing: write the report and charts again from the scale.json in -out")
+	fs.BoolVar(&c.fromJSON, "from-json", false, "measure nothing: write the report and charts again from the scale.json in -out (with -note, replace its note)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,6 +67,11 @@ func runScale(args []string, stderr io.Writer) int {
 	if c.fromJSON {
 		rep, err := readJSON[bench.ScaleReport](filepath.Join(c.out, scaleJSON))
 		if err == nil {
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "note" {
+					rep.Note = c.note
+				}
+			})
 			err = writeScale(rep, c.out)
 		}
 		if err != nil {

@@ -196,13 +196,15 @@ func openScalePostgres(ctx context.Context, env Env, o ScaleOptions) (*scaleStor
 		footprint: func(ctx context.Context) (Footprint, error) { return postgresFootprint(ctx, pool, ident) },
 		close:     func() error { return errors.Join(st.Close(), closePostgres(pool, scaleTable)) },
 		info: func(ctx context.Context) string {
-			var buffers, autovacuum, version string
-			err := pool.QueryRow(ctx, `SELECT current_setting('shared_buffers'), current_setting('autovacuum'), `+
-				`current_setting('server_version')`).Scan(&buffers, &autovacuum, &version)
+			var version, buffers, autovacuum, fsync, syncCommit string
+			err := pool.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('shared_buffers'), `+
+				`current_setting('autovacuum'), current_setting('fsync'), current_setting('synchronous_commit')`).
+				Scan(&version, &buffers, &autovacuum, &fsync, &syncCommit)
 			if err != nil {
 				return ""
 			}
-			return fmt.Sprintf("PostgreSQL %s, shared_buffers %s, autovacuum %s", version, buffers, autovacuum)
+			return fmt.Sprintf("PostgreSQL %s, shared_buffers %s, autovacuum %s, fsync %s, synchronous_commit %s",
+				version, buffers, autovacuum, fsync, syncCommit)
 		},
 	}, nil
 }
@@ -246,10 +248,12 @@ func copyRows(ctx context.Context, pool *pgxpool.Pool, table pgx.Identifier, ids
 }
 
 // postgresFootprint measures table's sizes, and its statistics once they
-// have settled: backends report their counts to the statistics collector
-// up to a second or so after their transactions, so the statistics are
+// have settled. A backend keeps the counts of its transactions until it
+// is idle long enough or exits, so the pool's connections are closed
+// first (an exiting backend reports everything), and the statistics are
 // read until two readings a second apart agree (for at most 15 s).
 func postgresFootprint(ctx context.Context, pool *pgxpool.Pool, table pgx.Identifier) (Footprint, error) {
+	pool.Reset()
 	name := table.Sanitize()
 	read := func() (Footprint, error) {
 		var f Footprint

@@ -156,7 +156,7 @@ func (s *ScaleReport) WriteBytesSVG(w io.Writer) error {
 	for _, t := range scale.Ticks() {
 		gx := labelW + scale.Len(t)
 		p.f(`<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#dddddd"/>`+"\n", gx, top, gx, top+plotH)
-		p.f(`<text x="%.1f" y="%.0f" text-anchor="middle" fill="#555555">%s</text>`+"\n", gx, top+plotH+14, esc(formatBytes(int64(t))))
+		p.f(`<text x="%.1f" y="%.0f" text-anchor="middle" fill="#555555">%s</text>`+"\n", gx, top+plotH+14, esc(tickLabel(t)+"B"))
 	}
 	px := labelW + scale.Len(float64(s.PayloadBytes))
 	p.f(`<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#d55e00" stroke-dasharray="5,4"/>`+"\n", px, top, px, top+plotH)
