@@ -17,6 +17,11 @@
 // is unavailable are reported as skipped, with the reason; with
 // SESSIONKIT_REQUIRE_SERVERS=1 a missing server fails the run instead.
 //
+// "sessionbench scale" measures instead how each backend's footprint,
+// latencies, List and sweeps grow with the number of live sessions (see
+// the README's flags); its section of results.md comes from scale.json,
+// which the storage run keeps when it rewrites results.md.
+//
 // The exit status is 1 when a cell failed, a required server was missing
 // or the results could not be written, and 2 for bad flags.
 package main
@@ -25,6 +30,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +71,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "scale" {
+		return runScale(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("sessionbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
@@ -254,23 +263,31 @@ func isSkipped(skipped []bench.Skipped, name string) bool {
 }
 
 // write writes results.md, results.json and one SVG per workload into
-// out, and the README block when readme is set.
+// out, and the README block when readme is set. results.md keeps the
+// section of the latest scale run, from scale.json, when there is one.
 func write(rep *bench.Report, out, readme string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	scale, err := readJSON[bench.ScaleReport](filepath.Join(out, scaleJSON))
+	switch {
+	case err == nil:
+		rep.Scale = scale
+	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
 	var md bytes.Buffer
 	if err := rep.WriteMarkdown(&md); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "results.md"), md.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, resultsMD), md.Bytes(), 0o644); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "results.json"), append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, resultsJSON), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
 	for _, wl := range rep.Workloads {

@@ -52,6 +52,20 @@
 // the same requests, each the fastest of several rounds; HTTPTargets are
 // the goals, judged in the report whether met or not.
 //
+// # Scale
+//
+// RunScale (sessionbench scale) measures how each backend's cost grows with
+// the number of live sessions (1,000, 100,000 and 1,000,000 of 200 bytes by
+// default), each count in a fresh store filled by the backend's fastest
+// path: its footprint (heap growth, files, disk blocks and inodes, bolt's
+// file, free pages and tree depth, Postgres's table, indexes and dead
+// tuples, Redis's used_memory), the p50 and p99 of single reads and writes
+// as a ratio to the smallest count, a full List, a DeleteExpired with
+// nothing expired, and a churn of as many expiring sessions as live ones,
+// removed by DeleteExpired in two halves, the first while requests run so
+// that their p99 during the sweep can be set against their p99 before it.
+// ScaleReport writes its section of results.md and its two charts.
+//
 // # Honesty
 //
 // Every operation pays for one clock read (ClockCost, reported), which

@@ -77,6 +77,10 @@ type Report struct {
 	HTTP          *HTTPReport `json:",omitempty"`
 	// Elapsed is the wall time of the whole run.
 	Elapsed time.Duration
+	// Scale, when not nil, is the latest scale run (sessionbench scale),
+	// which WriteMarkdown shows after the summary. It is kept in a JSON
+	// file of its own, since the two modes run separately.
+	Scale *ScaleReport `json:"-"`
 }
 
 // BaselineKey identifies the baselines of a cell on a store kind.
@@ -165,8 +169,9 @@ func (rep *Report) SummaryCell() (Size, int) {
 }
 
 // WriteMarkdown writes the whole report as Markdown: the run's context,
-// the HTTP comparison, a summary table, then one table per workload and
-// size with every subject at every concurrency.
+// the HTTP comparison, a summary table, the scale section when rep.Scale is
+// set, then one table per workload and size with every subject at every
+// concurrency.
 func (rep *Report) WriteMarkdown(w io.Writer) error {
 	p := &mdWriter{w: w}
 	p.f("# sessionkit storage benchmarks\n\n")
@@ -177,6 +182,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p.f("## Summary\n\n")
 	rep.WriteSummary(p)
+	if rep.Scale != nil {
+		rep.Scale.WriteMarkdown(p, func(name string) string { return name })
+	}
 	p.f("## Subjects\n\n")
 	rep.writeSubjects(p)
 	bases := ComputeBaselines(rep.Results)
