@@ -362,19 +362,49 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// sweepShard removes the expired entries of sh. The heap puts them first,
-// so the cost is proportional to what is removed, not to the shard's size.
+// sweepBatch bounds the entries one hold of a shard's lock removes. A sweep
+// of many expired entries then delays a request of that shard by one
+// batch, not by the whole shard: at a million sessions with half of them
+// expired, one hold removed 7,812 entries in about 10 ms, and requests'
+// p99 during the sweep rose from 13 µs to 10 ms (sessionbench scale).
+const sweepBatch = 128
+
+// sweepShard removes the expired entries of sh, sweepBatch at a time,
+// releasing the lock in between so that waiting requests go first. The
+// heap puts expired entries first, so the cost is proportional to what is
+// removed, not to the shard's size.
 func (s *Store) sweepShard(sh *shard) int {
 	now := s.now()
+	n := 0
+	for {
+		removed, more := s.sweepSome(sh, now)
+		n += removed
+		if !more {
+			return n
+		}
+		if sweptBatch != nil {
+			sweptBatch(sh)
+		}
+	}
+}
+
+// sweepSome removes up to sweepBatch entries of sh that expired by now, and
+// reports whether more may be left.
+func (s *Store) sweepSome(sh *shard, now int64) (int, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n := 0
-	for len(sh.heap) > 0 && !sh.heap[0].liveAt(now) {
+	for i := range sweepBatch {
+		if len(sh.heap) == 0 || sh.heap[0].liveAt(now) {
+			return i, false
+		}
 		s.removeLocked(sh, sh.heap[0].id)
-		n++
 	}
-	return n
+	return sweepBatch, true
 }
+
+// sweptBatch, when set by a test, runs between two batches of a sweep,
+// with no lock held.
+var sweptBatch func(*shard)
 
 func (s *Store) sweepLoop(every time.Duration) {
 	defer close(s.done)

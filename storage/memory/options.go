@@ -35,8 +35,9 @@ func defaultOptions() options {
 // entries stay until they are overwritten, invalidated, evicted by a bound,
 // or removed by an explicit [Store.DeleteExpired]. Close stops the goroutine.
 //
-// The memory sweep cannot fail and locks one shard at a time, so this
-// backend has neither a sweep error handler nor a sweep batch size. None
+// The memory sweep cannot fail and locks one shard at a time, for at most
+// a fixed batch of removals per lock hold, so this backend has neither a
+// sweep error handler nor a sweep batch size. None
 // of its options can be invalid (every value has a documented meaning), so
 // [New] returns no error.
 func WithSweepInterval(d time.Duration) Option {
