@@ -151,7 +151,7 @@ type Result struct {
 	Requests, Failures, Logins, Logouts, Renews, Expired, Probes, CartWrites uint64
 	// HeapWarm, HeapEnd, GoroutinesWarm and GoroutinesEnd are sampled
 	// after a GC at the end of warm-up and at the end of the load.
-	HeapWarm, HeapEnd           uint64
+	HeapWarm, HeapEnd             uint64
 	GoroutinesWarm, GoroutinesEnd int
 	// MaxFailedLatency is the longest a failed request took: with a fault,
 	// it says whether requests failed within their deadline.
