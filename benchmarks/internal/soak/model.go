@@ -158,6 +158,12 @@ type Result struct {
 	MaxFailedLatency time.Duration
 	// Fault is what the fault function reported, "" without one.
 	Fault string
+	// FaultStart and FaultEnd are when the fault function was called and
+	// returned; FirstFailure and LastFailure when the first and the last
+	// failed request of the run ended (zero without failures). All are
+	// from the start of the run. LastFailure-FaultEnd is the time the store
+	// took to recover once the server was back.
+	FaultStart, FaultEnd, FirstFailure, LastFailure time.Duration
 }
 
 // Kinds returns the violation kinds found, sorted.
@@ -184,10 +190,18 @@ func (r *Result) String() string {
 	s += fmt.Sprintf("  heap %d -> %d bytes, goroutines %d -> %d (after warm-up -> end); longest failed request %s\n",
 		r.HeapWarm, r.HeapEnd, r.GoroutinesWarm, r.GoroutinesEnd, r.MaxFailedLatency.Round(time.Millisecond))
 	if r.Fault != "" {
-		s += "  fault: " + r.Fault + "\n"
+		s += fmt.Sprintf("  fault: %s, from %s to %s; failures from %s to %s; recovered %s after the fault ended\n",
+			r.Fault, r.FaultStart.Round(time.Millisecond), r.FaultEnd.Round(time.Millisecond),
+			r.FirstFailure.Round(time.Millisecond), r.LastFailure.Round(time.Millisecond), r.Recovery().Round(time.Millisecond))
 	}
 	for _, k := range r.Kinds() {
 		s += fmt.Sprintf("  VIOLATION %s: %d (first: %s)\n", k, r.Violations[k], r.Examples[k])
 	}
 	return s
+}
+
+// Recovery is how long requests kept failing after the fault function
+// returned (the server was back): zero when none failed after it.
+func (r *Result) Recovery() time.Duration {
+	return max(r.LastFailure-r.FaultEnd, 0)
 }

@@ -176,12 +176,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			case <-loadCtx.Done():
 				return
 			}
+			began := time.Since(r.start)
 			what, err := c.Fault(ctx)
 			if err != nil {
 				what += fmt.Sprintf(" (fault error: %v)", err)
 			}
 			r.mu.Lock()
-			res.Fault = what
+			res.Fault, res.FaultStart, res.FaultEnd = what, began, time.Since(r.start)
 			r.mu.Unlock()
 		}()
 	}
@@ -254,6 +255,9 @@ loop:
 		r.model.violate(Leak, "goroutines %d after the run, %d before", runtime.NumGoroutine(), goroutinesBefore)
 	}
 
+	r.mu.Lock()
+	res.FirstFailure, res.LastFailure = r.firstFail, r.lastFail
+	r.mu.Unlock()
 	r.model.mu.Lock()
 	res.Violations, res.Examples = r.model.violations, r.model.examples
 	r.model.mu.Unlock()
@@ -341,6 +345,8 @@ type runner struct {
 	hist      histogram
 	ivFails   uint64
 	ivStart   time.Duration
+	firstFail time.Duration
+	lastFail  time.Duration
 	requests  atomic.Uint64
 	failures  atomic.Uint64
 	maxFailed atomic.Int64
@@ -400,6 +406,11 @@ func (r *runner) do(method, path, cookieName, cookieValue string) answer {
 	r.hist.record(d)
 	if a.failed() {
 		r.ivFails++
+		at := a.recv.Sub(r.start)
+		if r.firstFail == 0 {
+			r.firstFail = at
+		}
+		r.lastFail = max(r.lastFail, at)
 	}
 	r.mu.Unlock()
 	if a.failed() {

@@ -28,7 +28,7 @@ var long = flag.Bool("soak.long", false, "run each backend for -soak.duration wi
 var duration = flag.Duration("soak.duration", 10*time.Minute, "the load's duration per backend with -soak.long")
 
 func config(backend string, st sessions.Storage) soak.Config {
-	c := soak.Config{Backend: backend, Storage: st, Duration: 4 * time.Second, Interval: time.Second, ShortLifetime: 2 * time.Second}
+	c := soak.Config{Backend: backend, Storage: st, HangAfter: 30 * time.Second, Duration: 4 * time.Second, Interval: time.Second, ShortLifetime: 2 * time.Second}
 	if *long {
 		c.Duration, c.Interval, c.ShortLifetime = *duration, time.Minute, 30*time.Second
 	}
@@ -160,5 +160,41 @@ func TestSoakCatchesEndedSessionComingBack(t *testing.T) {
 	res := run(t, c)
 	if res.Violations[soak.EndedAccepted] == 0 {
 		t.Errorf("no ended id was accepted over an unconditional storage; the check is blind")
+	}
+}
+
+// TestSoakPostgresRestart stops and starts the PostgreSQL server in the
+// middle of the soak: requests fail within their deadline rather than hang,
+// the store recovers by itself (the pool replaces its dead connections), and
+// the model holds in full, acknowledged writes included, since PostgreSQL
+// keeps what it acknowledged across a restart.
+func TestSoakPostgresRestart(t *testing.T) {
+	srv := containers.PostgresServer(t)
+	c := config("postgres, restarted", postgresStore(t, srv.Addr()))
+	if !*long {
+		c.Duration = 8 * time.Second
+	}
+	c.Fault = func(ctx context.Context) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		began := time.Now()
+		if err := srv.Stop(ctx); err != nil {
+			return "stop", err
+		}
+		stopped := time.Since(began)
+		if err := srv.Start(ctx); err != nil {
+			return "start", err
+		}
+		return fmt.Sprintf("postgres stopped in %s, started again in %s", stopped.Round(time.Millisecond), (time.Since(began) - stopped).Round(time.Millisecond)), nil
+	}
+	res := run(t, c)
+	requireModel(t, res)
+	if res.Failures == 0 {
+		t.Errorf("no request failed while the server was down; the fault did not happen")
+	}
+	if res.MaxFailedLatency > c.HangAfter/2 {
+		// Generous: the deadline is 2 s; this only says no request waited
+		// for the server to come back.
+		t.Errorf("a failed request took %s, beyond its deadline", res.MaxFailedLatency)
 	}
 }
