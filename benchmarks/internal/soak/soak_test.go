@@ -4,8 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,21 +149,67 @@ func unconditional(s sessions.Storage) sessions.Storage {
 	return sessions.Compose(s, c)
 }
 
-// TestSoakCatchesEndedSessionComingBack proves the "ended id accepted"
-// check can fail: over a storage without ConditionalWriter, a cart write in
-// flight during a logout or renew writes the ended session back, and the
-// probes of ended ids find it.
-func TestSoakCatchesEndedSessionComingBack(t *testing.T) {
-	if os.Getenv("SOAK_SKIP_BROKEN") != "" {
-		t.Skip("SOAK_SKIP_BROKEN set")
+// lossy drops every 20th Write while reporting success: acknowledged
+// writes and fresh sessions vanish.
+type lossy struct {
+	sessions.Storage
+	n atomic.Int64
+}
+
+func (l *lossy) Write(ctx context.Context, id string, expires time.Time, write func(io.Writer) error) error {
+	if l.n.Add(1)%20 == 0 {
+		return nil
 	}
-	st := memory.New(memory.WithSweepInterval(time.Second))
-	t.Cleanup(func() { st.Close() })
-	c := config("memory without ConditionalWriter", unconditional(st))
-	c.NoIndex = true
-	res := run(t, c)
-	if res.Violations[soak.EndedAccepted] == 0 {
-		t.Errorf("no ended id was accepted over an unconditional storage; the check is blind")
+	return l.Storage.Write(ctx, id, expires, write)
+}
+
+// leaky leaves a goroutine behind on every Read, until done closes.
+type leaky struct {
+	sessions.Storage
+	done chan struct{}
+}
+
+func (l *leaky) Read(ctx context.Context, id string, read func(io.Reader) error) error {
+	go func() { <-l.done }()
+	return l.Storage.Read(ctx, id, read)
+}
+
+// TestSoakCatchesBrokenStorage proves the model's checks can fail: each
+// case breaks the storage in one way and requires the check that must see
+// it to fire.
+func TestSoakCatchesBrokenStorage(t *testing.T) {
+	cases := []struct {
+		name string
+		wrap func(t *testing.T, s sessions.Storage) sessions.Storage
+		want string
+	}{
+		// Without ConditionalWriter, a cart write in flight during a logout
+		// or a renew writes the ended session back, and the probes of ended
+		// ids find it.
+		{"without ConditionalWriter", func(_ *testing.T, s sessions.Storage) sessions.Storage {
+			return unconditional(s)
+		}, soak.EndedAccepted},
+		{"dropping writes", func(_ *testing.T, s sessions.Storage) sessions.Storage {
+			return &lossy{Storage: unconditional(s)}
+		}, soak.WriteLost},
+		{"leaking goroutines", func(t *testing.T, s sessions.Storage) sessions.Storage {
+			l := &leaky{Storage: unconditional(s), done: make(chan struct{})}
+			t.Cleanup(func() { close(l.done) })
+			return l
+		}, soak.Leak},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memory.New(memory.WithSweepInterval(time.Second))
+			t.Cleanup(func() { st.Close() })
+			c := config("memory "+tc.name, tc.wrap(t, st))
+			c.NoIndex = true
+			c.Duration = 2 * time.Second // no expiry needed: only the break
+			res := run(t, c)
+			if res.Violations[tc.want] == 0 {
+				t.Errorf("%q never fired over a storage %s; the check is blind", tc.want, tc.name)
+			}
+		})
 	}
 }
 
