@@ -44,7 +44,17 @@ func RedisSentinel(t testing.TB) *Sentinel {
 	const what = "Redis Sentinel"
 	requireEngine(t, what)
 	image := imageFrom(EnvRedisImage, DefaultRedisImage)
-	s, err := startSentinel(t, image)
+	var (
+		s   *Sentinel
+		err error
+	)
+	// Host networking binds the servers to ports that were free a moment
+	// ago; another process may have taken one since, so try fresh ones.
+	for range 3 {
+		if s, err = startSentinel(t, image); err == nil || !isPortConflict(err) {
+			break
+		}
+	}
 	if err != nil {
 		Require(t, what, "%v", err)
 	}
