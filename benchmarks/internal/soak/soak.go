@@ -22,6 +22,15 @@
 // the load, restarts or kills a server; the model then still holds for
 // acknowledged writes, except where the medium loses them by design (Redis
 // replication, see the failover test).
+//
+// The short mode is this package's tests, a few seconds per backend
+// (memory, bolt, directory; Redis and PostgreSQL in containers, which fail
+// rather than skip with SESSIONKIT_REQUIRE_SERVERS=1), with a Postgres
+// restart and a Redis Sentinel failover in the middle of a soak, and
+// broken storages that prove each check can fire. The long mode is
+// `go test -run TestSoakModelHolds -soak.long -timeout 2h` here, or the
+// sessionsoak command (benchmarks/cmd/sessionsoak), 10 minutes per backend
+// with p99 per minute.
 package soak
 
 import (
