@@ -450,7 +450,11 @@ type worker struct {
 	madeBy  time.Time // when its answer arrived
 	cart    int       // the last acknowledged cart value
 	pending *int      // a cart write whose outcome is unknown (it failed)
-	origin  string    // what made the session: "login" or "renew"
+	// parked are the short sessions this worker's user walked away from:
+	// each must stay live with its cart until its lifetime (less a second)
+	// has passed, and is ended for good once the lifetime has.
+	parked []parked
+	origin string // what made the session: "login" or "renew"
 }
 
 func (w *worker) prefix() (string, string) {
@@ -470,19 +474,8 @@ func (w *worker) loop(ctx context.Context) {
 			w.login()
 			continue
 		}
-		if w.short && time.Since(w.madeBy) > w.r.cfg.ShortLifetime+100*time.Millisecond {
-			// Past its lifetime by a margin: it has ended and must stay so.
-			w.r.model.end(cookieShort + "=" + w.cookie)
-			w.r.expired.Add(1)
-			w.drop()
-			continue
-		}
+		w.expire()
 		p := w.rng.IntN(100)
-		if w.short && p >= 75 && p < 88 {
-			// A short session neither renews nor logs out: it lives until
-			// it expires, the 10% of sessions that do.
-			p = 0
-		}
 		switch {
 		case p < 45:
 			w.read()
@@ -492,8 +485,10 @@ func (w *worker) loop(ctx context.Context) {
 			w.renew()
 		case p < 88:
 			w.logout()
-		default:
+		case p < 94:
 			w.probe()
+		default:
+			w.revisit()
 		}
 	}
 }
@@ -508,6 +503,65 @@ func (w *worker) login() {
 	w.r.logins.Add(1)
 	w.cookie, w.created, w.madeBy, w.cart, w.pending = a.cookie.Value, a.sent, a.recv, 0, nil
 	w.origin = "login"
+	if w.short {
+		// One of the 10% of sessions that expire during the run: fill the
+		// cart, then walk away from it, so that it neither skews the mix
+		// nor ends any other way than by expiring.
+		w.write()
+		if w.cookie != "" && w.pending == nil {
+			w.parked = append(w.parked, parked{cookie: w.cookie, created: w.created, madeBy: w.madeBy, cart: w.cart})
+		}
+		w.drop()
+		w.short = false
+	}
+}
+
+// parked is a short session left alone until it expires.
+type parked struct {
+	cookie          string
+	created, madeBy time.Time
+	cart            int
+}
+
+// expire ends, in the model, the parked sessions whose lifetime has
+// passed (by a margin): from then on they must never be accepted.
+func (w *worker) expire() {
+	keep := w.parked[:0]
+	for _, p := range w.parked {
+		if time.Since(p.madeBy) > w.r.cfg.ShortLifetime+100*time.Millisecond {
+			w.r.model.end(cookieShort + "=" + p.cookie)
+			w.r.expired.Add(1)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	clear(w.parked[len(keep):])
+	w.parked = keep
+}
+
+// revisit reads a parked session that must still be live: the middleware
+// keeps whole seconds, so a session lives at least its lifetime less a
+// second.
+func (w *worker) revisit() {
+	if len(w.parked) == 0 {
+		return
+	}
+	p := w.parked[w.rng.IntN(len(w.parked))]
+	if time.Since(p.created) >= w.r.cfg.ShortLifetime-time.Second {
+		return
+	}
+	a := w.r.do("GET", "/short/me", cookieShort, p.cookie)
+	switch {
+	case a.failed():
+	case a.status == http.StatusUnauthorized:
+		if a.recv.Before(p.created.Add(w.r.cfg.ShortLifetime - time.Second)) {
+			w.r.model.violate(SessionLost, "a parked short session answered no session at age %s", a.recv.Sub(p.created))
+		}
+	case a.status == http.StatusOK:
+		if got, _ := strconv.Atoi(a.body); got != p.cart {
+			w.r.model.violate(WriteLost, "a parked session read cart %d, acknowledged %d", got, p.cart)
+		}
+	}
 }
 
 // check handles an answer that should carry the session: it reports
@@ -521,8 +575,6 @@ func (w *worker) check(a answer, what string) bool {
 		// up to a second before its lifetime has passed, never after.
 		if !w.short || a.recv.Before(w.created.Add(w.r.cfg.ShortLifetime-time.Second)) {
 			w.r.model.violate(SessionLost, "%s answered no session for a live session (made by %s, short %v, age %s)", what, w.origin, w.short, a.recv.Sub(w.created))
-		} else {
-			w.r.expired.Add(1)
 		}
 		w.r.model.end(w.cookieName() + "=" + w.cookie)
 		w.drop()
@@ -530,8 +582,6 @@ func (w *worker) check(a answer, what string) bool {
 	case a.status == http.StatusConflict:
 		if !w.short || a.recv.Before(w.created.Add(w.r.cfg.ShortLifetime-time.Second)) {
 			w.r.model.violate(SessionLost, "%s found its live session ended (made by %s, short %v, age %s)", what, w.origin, w.short, a.recv.Sub(w.created))
-		} else {
-			w.r.expired.Add(1)
 		}
 		w.r.model.end(w.cookieName() + "=" + w.cookie)
 		w.drop()
