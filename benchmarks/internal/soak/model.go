@@ -129,11 +129,13 @@ func (h *histogram) quantile(q float64) time.Duration {
 type Interval struct {
 	// Start is the interval's start, from the beginning of the run.
 	Start time.Duration
-	// Requests and Failures count the requests that ended in it; a
-	// failure is a transport error or a 5xx answer.
+	// Requests counts the timed requests that ended in it (all but the
+	// racing writes the load holds on purpose, whose latency is the hold),
+	// Failures every failed one; a failure is a transport error or a 5xx
+	// answer.
 	Requests, Failures uint64
-	// P50, P99 and Max are the latencies of every request of the interval,
-	// failed or not.
+	// P50, P99 and Max are the latencies of its timed requests, failed or
+	// not.
 	P50, P99, Max time.Duration
 }
 
