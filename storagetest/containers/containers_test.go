@@ -338,6 +338,8 @@ func TestHelperProcess(t *testing.T) {
 		RedisServer(t)
 	case "PostgresServer":
 		PostgresServer(t)
+	case "RedisSentinel":
+		RedisSentinel(t)
 	case "fail-while-paused":
 		s := RedisServer(t)
 		fmt.Printf("CONTAINER_ID=%s\n", s.containerID())
@@ -380,7 +382,7 @@ func runHelper(t *testing.T, mode string, env ...string) (string, bool) {
 
 func TestRequireServersTurnsSkipIntoFailure(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"Redis", "Postgres", "RedisCluster", "RedisServer", "PostgresServer"} {
+	for _, mode := range []string{"Redis", "Postgres", "RedisCluster", "RedisServer", "PostgresServer", "RedisSentinel"} {
 		for _, c := range []struct {
 			require  string
 			wantFail bool

@@ -19,6 +19,9 @@
 //   - RedisServer and PostgresServer always start a container and return a
 //     Server that a fault-injection test can Stop, Start, Pause and Unpause
 //     while its address stays the same.
+//   - RedisSentinel always starts a primary, a replica and three sentinels,
+//     for failover tests through go-redis's FailoverClient; KillPrimary
+//     crashes the primary.
 //
 // Images come from SESSIONKIT_REDIS_IMAGE and SESSIONKIT_POSTGRES_IMAGE
 // (defaults "redis:7" and "postgres:16", the official images). Machines
