@@ -217,46 +217,5 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(e.path)
-	if err != nil {
-		if absent(err) {
-			return errReadNotFound
-		}
-		return osError("read", err, e.name)
-	}
-	defer f.Close()
-
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(f)
-	r := &entryReader{r: br, name: e.name}
-	defer func() {
-		r.r = nil
-		br.Reset(nil)
-		readerPool.Put(br)
-	}()
-	var h [headerSize]byte
-	n, err := io.ReadFull(br, h[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return osError("read", err, e.name)
-	}
-	nanos, state, err := checkHeader(f, h[:n])
-	if err != nil {
-		return osError("read", err, e.name)
-	}
-	if state != headerOK {
-		return errReadBadHeader
-	}
-	if expired(nanos, time.Now()) {
-		return errReadNotFound
-	}
-	if err := skipIndexKey(br, h[:], e.name); err != nil {
-		return err
-	}
-	var t time.Time
-	if nanos != 0 {
-		t = time.Unix(0, nanos)
-	}
-	err = read(r, t)
-	r.r = nil
-	return err
+	return readLive(e, read)
 }

@@ -200,12 +200,49 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	if err != nil {
 		return err
 	}
+	return readLive(e, func(r io.Reader, _ time.Time) error { return read(r) })
+}
+
+// readLive calls read with the content and the expiry (the zero Time:
+// never) of the entry e, from one open file, if it is live; it is Read and
+// ReadWithExpiry after their checks, with their errors.
+func readLive(e entry, read func(r io.Reader, expires time.Time) error) error {
+	found, err := openEntry(e, func(err error) error { return osError("read", err, e.name) },
+		func(br *bufio.Reader, r *entryReader, h []byte, nanos int64, state headerState) error {
+			if state != headerOK {
+				return errReadBadHeader
+			}
+			if expired(nanos, time.Now()) {
+				return errReadNotFound
+			}
+			if err := skipIndexKey(br, h, e.name); err != nil {
+				return err
+			}
+			var t time.Time
+			if nanos != 0 {
+				t = time.Unix(0, nanos)
+			}
+			return read(r, t)
+		})
+	if !found && err == nil {
+		return errReadNotFound
+	}
+	return err
+}
+
+// openEntry opens the file of e, reads and checks its header, and calls fn
+// with the buffered reader just past the header, a reader of the content
+// that stops working when fn returns (even on a panic, before the pooled
+// buffer serves another call), the header, its expiry and its state. It
+// reports false, with no error, when the file does not exist. Errors of
+// the file system are passed through wrap; fn's are returned as they are.
+func openEntry(e entry, wrap func(error) error, fn func(br *bufio.Reader, r *entryReader, h []byte, nanos int64, state headerState) error) (bool, error) {
 	f, err := os.Open(e.path)
 	if err != nil {
 		if absent(err) {
-			return errReadNotFound
+			return false, nil
 		}
-		return osError("read", err, e.name)
+		return false, wrap(err)
 	}
 	defer f.Close()
 
@@ -213,31 +250,20 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 	br.Reset(f)
 	r := &entryReader{r: br, name: e.name}
 	defer func() {
-		r.r = nil // even after a panic, before br serves another Read
+		r.r = nil
 		br.Reset(nil)
 		readerPool.Put(br)
 	}()
 	var h [headerSize]byte
 	n, err := io.ReadFull(br, h[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return osError("read", err, e.name)
+		return true, wrap(err)
 	}
 	nanos, state, err := checkHeader(f, h[:n])
 	if err != nil {
-		return osError("read", err, e.name)
+		return true, wrap(err)
 	}
-	if state != headerOK {
-		return errReadBadHeader
-	}
-	if expired(nanos, time.Now()) {
-		return errReadNotFound
-	}
-	if err := skipIndexKey(br, h[:], e.name); err != nil {
-		return err
-	}
-	err = read(r)
-	r.r = nil
-	return err
+	return true, fn(br, r, h[:], nanos, state)
 }
 
 // Touch implements [sessions.Toucher] by rewriting the expiry in the entry's

@@ -186,53 +186,37 @@ func (s *Store) readFiled(op, id, index string, k keyFolder, read func(id string
 	if err != nil {
 		return false, err
 	}
-	f, err := os.Open(e.path)
-	if err != nil {
-		if absent(err) {
-			return false, nil
-		}
-		return false, indexError(op, err, e.name, k.name)
+	filed := false
+	found, err := openEntry(e, func(err error) error { return indexError(op, err, e.name, k.name) },
+		func(br *bufio.Reader, r *entryReader, h []byte, nanos int64, state headerState) error {
+			if state != headerOK {
+				filed = true
+				return nil
+			}
+			key, err := readIndexKey(br, h)
+			switch {
+			case err == io.ErrUnexpectedEOF:
+				filed = true // cut inside its key: debris, for the sweeper
+				return nil
+			case err != nil:
+				return indexError(op, err, e.name, k.name)
+			case key != index:
+				return nil
+			}
+			filed = true
+			if expired(nanos, time.Now()) {
+				return nil
+			}
+			var t time.Time
+			if nanos != 0 {
+				t = time.Unix(0, nanos)
+			}
+			return read(id, t, r)
+		})
+	if !found {
+		return false, err
 	}
-	defer f.Close()
-
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(f)
-	r := &entryReader{r: br, name: e.name}
-	defer func() {
-		r.r = nil // even after a panic, before br serves another Read
-		br.Reset(nil)
-		readerPool.Put(br)
-	}()
-	var h [headerSize]byte
-	n, err := io.ReadFull(br, h[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return false, indexError(op, err, e.name, k.name)
-	}
-	nanos, state, err := checkHeader(f, h[:n])
-	if err != nil {
-		return false, indexError(op, err, e.name, k.name)
-	}
-	if state != headerOK {
-		return true, nil
-	}
-	key, err := readIndexKey(br, h[:])
-	switch {
-	case err == io.ErrUnexpectedEOF:
-		return true, nil // cut inside its key: debris, for the sweeper
-	case err != nil:
-		return false, indexError(op, err, e.name, k.name)
-	case key != index:
-		return false, nil
-	case expired(nanos, time.Now()):
-		return true, nil
-	}
-	var t time.Time
-	if nanos != 0 {
-		t = time.Unix(0, nanos)
-	}
-	err = read(id, t, r)
-	r.r = nil
-	return true, err
+	return filed, err
 }
 
 // fileMarker makes the marker of e's id under index, if it is missing. The
