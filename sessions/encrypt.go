@@ -92,32 +92,39 @@ func (t *encTransformer) TransformWrite(name, value string) (string, error) {
 	return t.transformWriteParts(name, nil, value), nil
 }
 
-func (t *encTransformer) transformWriteTimes(name string, tm times, value string) string {
+func (t *encTransformer) sealTimes(name string, tm times, value string) (*tfBuffer, []byte) {
 	var head [32]byte
-	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+	return t.seal(name, appendTimes(head[:0], tm), value, 0)
 }
 
-// transformWriteParts is TransformWrite of prefix followed by value, which
-// the middleware uses to encrypt a session's times and value without first
-// joining them in a string of their own.
+// transformWriteParts is TransformWrite of prefix followed by value.
 func (t *encTransformer) transformWriteParts(name string, prefix []byte, value string) string {
-	// One buffer: [nonce | ciphertext and tag | name | base64 text]. The
-	// value is copied where its ciphertext goes and sealed in place.
-	sealed := encOverhead + len(prefix) + len(value)
-	textAt := sealed + len(name)
-	buf := tfGetBuffer(textAt + tfEncoding.EncodedLen(sealed))
+	// One buffer: [nonce | ciphertext and tag | name | base64 text].
+	n := tfEncoding.EncodedLen(encOverhead + len(prefix) + len(value))
+	buf, sealed := t.seal(name, prefix, value, n)
 	defer tfPutBuffer(buf)
+	text := buf.b[len(buf.b)-n:]
+	tfEncoding.Encode(text, sealed)
+	return string(text)
+}
+
+// seal lays out, in a pooled buffer of room bytes more, a fresh nonce and
+// the ciphertext and tag of prefix followed by value, and returns the
+// buffer and those bytes, which the text encodes. The value is copied
+// where its ciphertext goes and sealed in place; the name, the associated
+// data, follows them. The caller returns the buffer with tfPutBuffer.
+func (t *encTransformer) seal(name string, prefix []byte, value string, room int) (*tfBuffer, []byte) {
+	sealed := encOverhead + len(prefix) + len(value)
+	buf := tfGetBuffer(sealed + len(name) + room)
 	b := buf.b
 
 	nonce := b[:encNonceLen]
 	rand.Read(nonce)
 	k := copy(b[encNonceLen:], prefix)
 	plain := b[encNonceLen : encNonceLen+k+copy(b[encNonceLen+k:], value)]
-	ad := b[sealed : sealed+copy(b[sealed:textAt], name)]
+	ad := b[sealed : sealed+copy(b[sealed:sealed+len(name)], name)]
 	t.aeads[0].Seal(plain[:0], nonce, plain, ad)
-	text := b[textAt:]
-	tfEncoding.Encode(text, b[:sealed])
-	return string(text)
+	return buf, b[:sealed]
 }
 
 // TransformRead decrypts a value made by TransformWrite for name under any

@@ -116,29 +116,36 @@ func (t *macTransformer) TransformWrite(name, value string) (string, error) {
 	return t.transformWriteParts(name, nil, value), nil
 }
 
-func (t *macTransformer) transformWriteTimes(name string, tm times, value string) string {
+func (t *macTransformer) sealTimes(name string, tm times, value string) (*tfBuffer, []byte) {
 	var head [32]byte
-	return t.transformWriteParts(name, appendTimes(head[:0], tm), value)
+	return t.seal(name, appendTimes(head[:0], tm), value, 0)
 }
 
-// transformWriteParts is TransformWrite of prefix followed by value, which
-// the middleware uses to sign a session's times and value without first
-// joining them in a string of their own.
+// transformWriteParts is TransformWrite of prefix followed by value.
 func (t *macTransformer) transformWriteParts(name string, prefix []byte, value string) string {
 	// One buffer: [message | tag | base64 text]; value and tag are adjacent,
 	// so they are encoded in one pass without a copy.
+	n := tfEncoding.EncodedLen(len(prefix) + len(value) + macTagLen)
+	buf, sealed := t.seal(name, prefix, value, n)
+	defer tfPutBuffer(buf)
+	text := buf.b[len(buf.b)-n:]
+	tfEncoding.Encode(text, sealed)
+	return string(text)
+}
+
+// seal lays out, in a pooled buffer of room bytes more, the authenticated
+// message of prefix followed by value and its tag, and returns the buffer
+// and the bytes the text encodes: prefix, value and tag, which are
+// adjacent. The caller returns the buffer with tfPutBuffer.
+func (t *macTransformer) seal(name string, prefix []byte, value string, room int) (*tfBuffer, []byte) {
 	n := len(prefix) + len(value)
 	off := len(macDomain) + 8 + len(name)
 	end := off + n + macTagLen
-	buf := tfGetBuffer(end + tfEncoding.EncodedLen(n+macTagLen))
-	defer tfPutBuffer(buf)
+	buf := tfGetBuffer(end + room)
 	b := buf.b
-
 	msg := append(append(macAppendHeader(b[:0], name), prefix...), value...)
 	t.keys[0].sum(msg[len(msg):len(msg):end], msg)
-	text := b[end:]
-	tfEncoding.Encode(text, b[off:end])
-	return string(text)
+	return buf, b[off:end]
 }
 
 // TransformRead verifies a value made by TransformWrite for name under any

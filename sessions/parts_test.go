@@ -2,10 +2,11 @@ package sessions
 
 import "testing"
 
-// TestTransformWriteTimesIsTransformWriteOfTheJoin: the middleware's
-// one-pass write of a client-side value's times and value reads back, under
-// TransformRead, as the joined text, for each transformer that has it.
-func TestTransformWriteTimesIsTransformWriteOfTheJoin(t *testing.T) {
+// TestSealTimesIsTransformWriteOfTheJoin: the middleware's one-pass write
+// of a client-side value's times and value, sealed and then encoded, reads
+// back, under TransformRead, as the joined text, for each transformer that
+// has it.
+func TestSealTimesIsTransformWriteOfTheJoin(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	mac, err := MessageAuthentication(key)
 	if err != nil {
@@ -19,7 +20,9 @@ func TestTransformWriteTimesIsTransformWriteOfTheJoin(t *testing.T) {
 	var head [32]byte
 	want := string(appendTimes(head[:0], tm)) + "value"
 	for _, tr := range []Transformer{mac, enc} {
-		out := tr.(partsWriter).transformWriteTimes("cookie S", tm, "value")
+		buf, sealed := tr.(partsSealer).sealTimes("cookie S", tm, "value")
+		out := tfEncoding.EncodeToString(sealed)
+		tfPutBuffer(buf)
 		got, err := tr.TransformRead("cookie S", out)
 		if err != nil || got != want {
 			t.Errorf("%v: read back %q, %v; want %q", tr, got, err, want)

@@ -29,9 +29,11 @@ type requestState struct {
 	// req is the request next sees, the one with the sessions' context:
 	// what r.WithContext would allocate, kept in the state's allocation.
 	req http.Request
-	// setCookie backs the response's Set-Cookie lines when the first one
-	// is the commit's, so that sending it allocates only the line.
-	setCookie [1]string
+	// lines backs the header values a commit adds to a header that held
+	// none (a session's Set-Cookie or header line, Cache-Control, Vary),
+	// so that the usual commit allocates no []string; nlines are taken.
+	lines  [3]string
+	nlines uint8
 }
 
 // maxInlineEdits is how many sessions a commit stages without allocating
@@ -230,38 +232,42 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		fresh := len(h) == 0
 		switch e.op {
 		case sendValue:
-			s.p.send(st, h, e.value, e.maxAge)
+			s.p.send(st, h, e)
 		case sendClear:
 			s.p.sendClear(st, h)
 		}
 		if e.op != sendNothing {
 			if fresh {
-				h["Cache-Control"] = cachePrivate[:1:1]
+				h["Cache-Control"] = st.line("private")
 			} else {
-				keepFromSharedCaches(h)
+				keepFromSharedCaches(st, h)
 			}
 		}
 		if e.op != sendNothing || s.read {
 			if fresh {
-				h["Vary"] = varyLine(s.p.vary)
+				h["Vary"] = st.line(s.p.vary)
 			} else {
-				addVary(h, s.p.vary)
+				addVary(st, h, s.p.vary)
 			}
 		}
 	}
 	return nil, nil
 }
 
-// oneLine returns the header value []string{v}, backed by the state's
-// spare array the first time: a commit usually sends a single line, and
-// nothing but the commit writes to that array. Its capacity is its
-// length, so that whoever appends to the value gets a copy.
-func (st *requestState) oneLine(v string) []string {
-	if st.setCookie[0] != "" || v == "" {
+// line returns the header value []string{v}, backed by the state's
+// array while it has room: a commit usually adds three lines (the
+// session's, Cache-Control and Vary). Each value has its own element of
+// the array, of this request only, and its capacity is its length, so
+// that whoever appends to one gets a copy and cannot write into a
+// neighbour; only the commit assigns the array's elements, each once.
+func (st *requestState) line(v string) []string {
+	i := int(st.nlines)
+	if i == len(st.lines) {
 		return []string{v}
 	}
-	st.setCookie[0] = v
-	return st.setCookie[:1:1]
+	st.nlines++
+	st.lines[i] = v
+	return st.lines[i : i+1 : i+1]
 }
 
 // commitContext is the request's context without its cancellation, made

@@ -75,6 +75,7 @@ type headerEdit struct {
 	op     headerOp
 	value  string // escaped wire value, with sendValue
 	maxAge int64  // seconds, with sendValue
+	line   string // with sendValue, the whole line when already built, else ""
 }
 
 type headerOp uint8
@@ -269,8 +270,11 @@ func (s *session) refreshFailed(err error) {
 
 // valueEdit is the header edit that sends wire for the session's times.
 func (s *session) valueEdit(wire string) headerEdit {
-	return headerEdit{op: sendValue, value: wire, maxAge: s.p.end(s.t) - s.st.unix()}
+	return headerEdit{op: sendValue, value: wire, maxAge: s.maxAge()}
 }
+
+// maxAge is how many seconds the session has left, which its cookie lives.
+func (s *session) maxAge() int64 { return s.p.end(s.t) - s.st.unix() }
 
 // forgetSession ends the session in this request: nothing is sent for it
 // and, server-side, the ids it had are invalidated at commit.
@@ -288,6 +292,7 @@ func (s *session) forgetSession() {
 // the serialized value, through the transformers.
 type clientSide struct {
 	wire string // the escaped value to send, built at Set or Renew so that ErrTooLarge reaches the caller
+	line string // the header line that sends it, when built with it (see encodeTimes), else ""
 }
 
 func (*clientSide) open(_ context.Context, s *session, v string) (opened, string, error) {
@@ -311,27 +316,37 @@ func (*clientSide) adopt(*session, string, bool) {}
 func (*clientSide) forget(*session)              {}
 func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
 
-// encode builds the wire value of the session's current times and value.
+// encode builds the wire value of the session's current times and value,
+// and with it, when it can, the line that sends it: the cookie's Max-Age
+// is already known, as the request's clock and the times are fixed until
+// the next encode.
 func (c *clientSide) encode(s *session) error {
-	wire, err := s.p.encodeTimes(s.t, s.raw)
+	wire, line, err := s.p.encodeTimes(s.t, s.raw, s.maxAge())
 	if err != nil {
 		return err
 	}
-	c.wire = wire
+	c.wire, c.line = wire, line
 	return nil
+}
+
+// edit is the header edit that sends the encoded value.
+func (c *clientSide) edit(s *session) headerEdit {
+	e := s.valueEdit(c.wire)
+	e.line = c.line
+	return e
 }
 
 func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
 	switch s.change {
 	case write:
-		return s.valueEdit(c.wire), nil
+		return c.edit(s), nil
 	case refresh:
 		s.t.touched = s.st.unix()
 		if err := c.encode(s); err != nil {
 			s.refreshFailed(err)
 			return headerEdit{}, nil
 		}
-		return s.valueEdit(c.wire), nil
+		return c.edit(s), nil
 	}
 	// forget, or a stale value
 	return headerEdit{op: sendClear}, nil

@@ -174,34 +174,98 @@ func (p *providerBase) encodeWire(v string) (string, error) {
 
 // checkSize refuses an escaped value over the provider's bound.
 func (p *providerBase) checkSize(v string) (string, error) {
-	if p.tooLarge(v) {
-		n := len(v)
-		if p.kind == cookieTransport {
-			n += len(p.name)
-		}
-		return "", fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, n, p.limit)
+	if err := p.checkLen(len(v)); err != nil {
+		return "", err
 	}
 	return v, nil
 }
 
-// partsWriter is implemented by this package's MessageAuthentication and
-// Encrypt: they transform a prefix and a value as if joined, without the
-// join.
-type partsWriter interface {
-	transformWriteTimes(name string, t times, value string) string
+// checkLen refuses an escaped value of n bytes over the provider's bound.
+func (p *providerBase) checkLen(n int) error {
+	if p.kind == cookieTransport {
+		n += len(p.name)
+	}
+	if n > p.limit {
+		return fmt.Errorf("%w: %s %q would be %d bytes, over %d", ErrTooLarge, p.kind, p.name, n, p.limit)
+	}
+	return nil
+}
+
+// partsSealer is implemented by this package's MessageAuthentication and
+// Encrypt: they seal a client-side value's times and the value as if
+// joined, without the join, and leave the base64 to the caller, which
+// writes it straight into the header line.
+type partsSealer interface {
+	// sealTimes returns the bytes whose unpadded base64url is what
+	// TransformWrite returns for the times t followed by value, in a
+	// pooled buffer that the caller returns with tfPutBuffer.
+	sealTimes(name string, t times, value string) (*tfBuffer, []byte)
 }
 
 // encodeTimes is encodeWire of a client-side value: the times, then the
-// serialized value.
-func (p *providerBase) encodeTimes(t times, v string) (string, error) {
+// serialized value. With one of this package's sealing transformers it
+// also builds the header line that sends the value with maxAge seconds to
+// live (a cookie's Set-Cookie line; a header's line is the value), in the
+// allocation of the wire value, which is a substring of it; otherwise the
+// line is "" and send builds it at commit.
+func (p *providerBase) encodeTimes(t times, v string, maxAge int64) (wire, line string, err error) {
 	if len(p.transformers) == 1 {
-		if pw, ok := p.transformers[0].(partsWriter); ok {
-			// Its output is base64url: nothing to escape.
-			return p.checkSize(pw.transformWriteTimes(p.bound, t, v))
+		if ps, ok := p.transformers[0].(partsSealer); ok {
+			buf, sealed := ps.sealTimes(p.bound, t, v)
+			defer tfPutBuffer(buf)
+			// Base64url: nothing to escape.
+			n := tfEncoding.EncodedLen(len(sealed))
+			if err := p.checkLen(n); err != nil {
+				return "", "", err
+			}
+			if p.kind == headerTransport {
+				var b strings.Builder
+				b.Grow(n)
+				writeBase64(&b, sealed)
+				wire = b.String()
+				return wire, wire, nil
+			}
+			var num [24]byte
+			age := p.maxAgeAttr(num[:0], maxAge)
+			var b strings.Builder
+			b.Grow(len(p.name) + 1 + n + len(p.cookieHead) + len(age) + len(p.cookieTail))
+			b.WriteString(p.name)
+			b.WriteByte('=')
+			writeBase64(&b, sealed)
+			b.WriteString(p.cookieHead)
+			b.Write(age)
+			b.WriteString(p.cookieTail)
+			line = b.String()
+			at := len(p.name) + 1
+			return line[at : at+n], line, nil
 		}
 	}
 	var head [32]byte
-	return p.encodeWire(string(appendTimes(head[:0], t)) + v)
+	wire, err = p.encodeWire(string(appendTimes(head[:0], t)) + v)
+	return wire, "", err
+}
+
+// writeBase64 writes the unpadded base64url of src to b through a small
+// buffer on the stack: whole groups of 3 bytes encode to whole groups of 4
+// characters, so the pieces join into the encoding of src.
+func writeBase64(b *strings.Builder, src []byte) {
+	var text [64]byte
+	for len(src) > 0 {
+		k := min(len(src), 48)
+		n := tfEncoding.EncodedLen(k)
+		tfEncoding.Encode(text[:n], src[:k])
+		b.Write(text[:n])
+		src = src[k:]
+	}
+}
+
+// maxAgeAttr appends the Max-Age attribute of a cookie that lives maxAge
+// seconds, or nothing for a browser-session cookie.
+func (p *providerBase) maxAgeAttr(b []byte, maxAge int64) []byte {
+	if p.browserOnly {
+		return b
+	}
+	return strconv.AppendInt(append(b, "; Max-Age="...), max(maxAge, 1), 10)
 }
 
 // decodeWire reverses encodeWire on a value the client sent. The size
@@ -225,24 +289,26 @@ func (p *providerBase) decodeWire(raw string) (string, string) {
 	return v, ""
 }
 
-// send sets the session's value (already escaped) in the response headers,
-// a cookie with maxAge seconds to live. A line that is the first of its
-// header takes st's spare array.
-func (p *providerBase) send(st *requestState, h http.Header, value string, maxAge int64) {
+// send sets the session's value (already escaped) in the response
+// headers, as e says: a cookie with e.maxAge seconds to live, by the line
+// e carries when encodeTimes built it. A line that is the first of its
+// header takes an element of st's array.
+func (p *providerBase) send(st *requestState, h http.Header, e headerEdit) {
 	if p.kind == headerTransport {
-		h[p.name] = st.oneLine(value)
+		h[p.name] = st.line(e.value)
+		return
+	}
+	if e.line != "" {
+		addSetCookie(st, h, e.line)
 		return
 	}
 	var num [24]byte
-	age := num[:0]
-	if !p.browserOnly {
-		age = strconv.AppendInt(append(age, "; Max-Age="...), max(maxAge, 1), 10)
-	}
+	age := p.maxAgeAttr(num[:0], e.maxAge)
 	var b strings.Builder
-	b.Grow(len(p.name) + 1 + len(value) + len(p.cookieHead) + len(age) + len(p.cookieTail))
+	b.Grow(len(p.name) + 1 + len(e.value) + len(p.cookieHead) + len(age) + len(p.cookieTail))
 	b.WriteString(p.name)
 	b.WriteByte('=')
-	b.WriteString(value)
+	b.WriteString(e.value)
 	b.WriteString(p.cookieHead)
 	b.Write(age)
 	b.WriteString(p.cookieTail)
@@ -255,7 +321,7 @@ func addSetCookie(st *requestState, h http.Header, line string) {
 		h["Set-Cookie"] = append(lines, line)
 		return
 	}
-	h["Set-Cookie"] = st.oneLine(line)
+	h["Set-Cookie"] = st.line(line)
 }
 
 // sendClear tells the client to forget the session. A cookie is cleared with
@@ -263,7 +329,7 @@ func addSetCookie(st *requestState, h http.Header, line string) {
 // set with, or the browser would keep it.
 func (p *providerBase) sendClear(st *requestState, h http.Header) {
 	if p.kind == headerTransport {
-		h[p.name] = []string{""}
+		h[p.name] = st.line("")
 		return
 	}
 	addSetCookie(st, h, p.clearLine)
@@ -283,7 +349,7 @@ func (p *providerBase) cookieLine(value string, maxAge int) string {
 
 // addVary adds name to the Vary header unless it, or "*", is already there:
 // a response that depends on a session depends on the header carrying it.
-func addVary(h http.Header, name string) {
+func addVary(st *requestState, h http.Header, name string) {
 	lines := h["Vary"]
 	for _, line := range lines {
 		for line != "" {
@@ -296,24 +362,11 @@ func addVary(h http.Header, name string) {
 		}
 	}
 	if len(lines) == 0 {
-		// One shared line per name: len == cap, so whoever appends to it
-		// gets a copy, and net/http never edits header lines in place.
-		h["Vary"] = varyLine(name)
+		h["Vary"] = st.line(name)
 		return
 	}
 	h["Vary"] = append(lines, name)
 }
-
-var varyCookie = []string{"Cookie"}
-
-func varyLine(name string) []string {
-	if name == "Cookie" {
-		return varyCookie[:1:1]
-	}
-	return []string{name}
-}
-
-var cachePrivate = []string{"private"}
 
 // keepFromSharedCaches makes a response that sets or clears a session
 // uncacheable by shared caches, which would otherwise hand one user's
@@ -321,10 +374,10 @@ var cachePrivate = []string{"private"}
 // said "private" or "no-store", which are as strict or stricter and are
 // kept as they are. Directives that grant shared caches more ("public",
 // "s-maxage") are dropped; the handler's other directives are kept.
-func keepFromSharedCaches(h http.Header) {
+func keepFromSharedCaches(st *requestState, h http.Header) {
 	lines := h["Cache-Control"]
 	if len(lines) == 0 {
-		h["Cache-Control"] = cachePrivate[:1:1]
+		h["Cache-Control"] = st.line("private")
 		return
 	}
 	var kept []string

@@ -162,6 +162,63 @@ func TestHeaderTransport(t *testing.T) {
 	}
 }
 
+// TestClientSideValuesRoundTripInEveryTransport: a client-side value sent
+// by a cookie or a header, signed, encrypted, or through a chain of
+// transformers, of any length (the sealing transformers' text is written
+// into the line piecewise), reads back whole, and its cookie carries the
+// attributes and Max-Age that net/http parses.
+func TestClientSideValuesRoundTripInEveryTransport(t *testing.T) {
+	enc, err := sessions.Encrypt([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains := map[string][]sessions.Transformer{
+		"MessageAuthentication": {mustMAC(t)},
+		"Encrypt":               {enc},
+		"Digest then Encrypt":   {sessions.Digest("salt"), enc},
+	}
+	for chain, trs := range chains {
+		for _, header := range []bool{false, true} {
+			p := sessions.Cookie[Login]("S", sessions.WithTransformers(trs...), sessions.WithLifetime(time.Hour))
+			if header {
+				p = sessions.Header[Login]("X-S", sessions.WithTransformers(trs...), sessions.WithLifetime(time.Hour))
+			}
+			m := mustNew(t, p)
+			for n := range 160 {
+				want := Login{User: strings.Repeat("u", n), Roles: []string{"r"}}
+				rec := httptest.NewRecorder()
+				m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if err := sessions.Set(r.Context(), want); err != nil {
+						t.Fatal(err)
+					}
+				})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+				req := httptest.NewRequest(http.MethodGet, "/", nil)
+				if header {
+					req.Header.Set("X-S", rec.Header().Get("X-S"))
+				} else {
+					ck, err := http.ParseSetCookie(rec.Header().Get("Set-Cookie"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ck.Name != "S" || ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 3600 {
+						t.Fatalf("%s, %d bytes: cookie %+v; want S, Path /, HttpOnly, SameSite Lax, Max-Age 3600", chain, n, ck)
+					}
+					req.AddCookie(&http.Cookie{Name: "S", Value: ck.Value})
+				}
+				var got Login
+				m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if got, err = sessions.Get[Login](r.Context()); err != nil {
+						t.Fatalf("%s, header %v, %d bytes: Get: %v", chain, header, n, err)
+					}
+				})).ServeHTTP(httptest.NewRecorder(), req)
+				if got.User != want.User || len(got.Roles) != 1 || got.Roles[0] != "r" {
+					t.Fatalf("%s, header %v, %d bytes: read back %+v; want %+v", chain, header, n, got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestEverySessionSetInOneResponseGetsItsOwnLine sets a header session and
 // two cookie sessions in one request, with and without a line of the
 // handler's own: each session's value must arrive whole and apart, and the
@@ -207,6 +264,47 @@ func TestEverySessionSetInOneResponseGetsItsOwnLine(t *testing.T) {
 		if got := strings.Join(names, " "); got != want {
 			t.Fatalf("own line %v: Set-Cookie lines are for %q; want %q", own, got, want)
 		}
+	}
+}
+
+// TestHeaderLinesAreTheRequestsOwn: the header values a commit adds
+// (Set-Cookie, Cache-Control, Vary) belong to the response they are in. A
+// handler, or a middleware outside, that edits one in place after the
+// commit changes that response only: the next response still says
+// "private" and "Cookie".
+func TestHeaderLinesAreTheRequestsOwn(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []sessions.Option
+	}{
+		{"by value", []sessions.Option{sessions.WithTransformers(mustMAC(t))}},
+		{"by id", []sessions.Option{sessions.WithStorage(sessions.FromBytes(newMapStore()))}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			m := mustNew(t, sessions.Cookie[Login]("S", mode.opts...))
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := sessions.Set(r.Context(), Login{User: "ann"}); err != nil {
+					t.Error(err)
+				}
+				w.WriteHeader(http.StatusOK)
+				for _, name := range []string{"Set-Cookie", "Cache-Control", "Vary"} {
+					if v := w.Header()[name]; len(v) > 0 {
+						v[0] = "edited"
+					}
+				}
+			}))
+			for i := range 2 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+				got := rec.Result().Header
+				if cc, vary := got.Get("Cache-Control"), got.Get("Vary"); cc != "private" || vary != "Cookie" {
+					t.Fatalf("response %d: Cache-Control %q, Vary %q; want private, Cookie", i, cc, vary)
+				}
+				if sc := got.Get("Set-Cookie"); !strings.HasPrefix(sc, "S=") {
+					t.Fatalf("response %d: Set-Cookie %q; want the session's cookie", i, sc)
+				}
+			}
+		})
 	}
 }
 
