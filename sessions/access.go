@@ -257,7 +257,7 @@ func (s *session) carriesKey(key string) bool {
 	if s.server.id != "" && s.server.keyOf(s.p, s.server.id) == key {
 		return true
 	}
-	in := s.p.incoming(s.st.r)
+	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		if v, reason := s.p.decodeWire(raw); reason == "" {
 			if id, _, ok := splitID(v); ok && s.p.key(id) == key {
@@ -270,7 +270,7 @@ func (s *session) carriesKey(key string) bool {
 
 // carriesID reports whether the request carries id for this session.
 func (s *session) carriesID(id string) bool {
-	in := s.p.incoming(s.st.r)
+	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		if v, reason := s.p.decodeWire(raw); reason == "" {
 			if got, _, ok := splitID(v); ok && got == id {

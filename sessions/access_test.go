@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/sessions"
@@ -186,6 +187,59 @@ func TestRenewMakesANewIDAndInvalidatesTheOld(t *testing.T) {
 	attacker.cookies["LOGIN"] = old
 	if rec := attacker.get("/me"); !errors.Is(errFrom(rec), sessions.ErrNoSession) {
 		t.Fatalf("the old id still opens the session: %q", rec.Body.String())
+	}
+}
+
+// TestRefusedRenewLeavesTheSessionAsItWas: a Renew whose new id would not
+// fit the header bound returns ErrTooLarge and changes nothing: the
+// session keeps its id and data, the commit writes and ends nothing (over
+// a conditional storage, it would end the renewed-away id, here the
+// current one), and the id still opens the session on the next request.
+func TestRefusedRenewLeavesTheSessionAsItWas(t *testing.T) {
+	store := newMapStore()
+	ids := []string{"short", strings.Repeat("L", 100)}
+	gen := func(*http.Request) string {
+		id := ids[0]
+		ids = ids[1:]
+		return id
+	}
+	m := mustNew(t, sessions.Header[Login]("X-S", sessions.WithStorage(sessions.FromBytes(condStore{store})),
+		sessions.WithIdentity(gen), sessions.WithHeaderLimit(50)))
+	var renewErr error
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			if err := sessions.Set(r.Context(), Login{User: "ann"}); err != nil {
+				t.Error(err)
+			}
+		case "/renew":
+			renewErr = sessions.Renew[Login](r.Context())
+			if id, err := sessions.ID[Login](r.Context()); err != nil || id != "short" {
+				t.Errorf("ID after the refused Renew = %q, %v; want short", id, err)
+			}
+		case "/me":
+			l, err := sessions.Get[Login](r.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			w.Write([]byte(l.User))
+		}
+	}))
+	c := newClient(t, h)
+	c.header.Set("X-S", c.get("/login").Header().Get("X-S"))
+	_, saves, deletes, _ := store.counts()
+	rec := c.get("/renew")
+	if !errors.Is(renewErr, sessions.ErrTooLarge) {
+		t.Fatalf("Renew = %v; want ErrTooLarge", renewErr)
+	}
+	if _, sent := rec.Header()["X-S"]; sent {
+		t.Fatalf("the refused Renew sent X-S %q; want nothing", rec.Header()["X-S"])
+	}
+	if _, s, d, _ := store.counts(); s != saves || d != deletes {
+		t.Fatalf("the refused Renew's commit saved %d and deleted %d; want nothing", s-saves, d-deletes)
+	}
+	if got := c.get("/me").Body.String(); got != "ann" {
+		t.Fatalf("/me after the refused Renew = %q; want ann", got)
 	}
 }
 

@@ -217,6 +217,6 @@ func (sv *serverSide) enforceCap(ctx context.Context, s *session) {
 }
 
 func (s *session) capFailed(err error) {
-	s.p.log().LogAttrs(s.st.r.Context(), slog.LevelError, "sessions: ending the sessions over WithMaxSessions failed; the request's own session is written",
+	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelError, "sessions: ending the sessions over WithMaxSessions failed; the request's own session is written",
 		slog.String("session", s.p.name), slog.Any("error", err))
 }

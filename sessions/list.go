@@ -302,11 +302,11 @@ func (s *session) listDebug(ctx context.Context, reason string) {
 // and one a Clear in this request has not yet removed from the storage.
 func (s *session) ownKeys() []string {
 	var own []string
-	sv := &s.server
+	sv := s.server
 	if sv.id != "" {
 		own = append(own, sv.keyOf(s.p, sv.id))
 	}
-	in := s.p.incoming(s.st.r)
+	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		if v, reason := s.p.decodeWire(raw); reason == "" {
 			if id, _, ok := splitID(v); ok {

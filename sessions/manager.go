@@ -109,21 +109,17 @@ func (m *Manager) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 		rw = &responseWriter{}
 	}
 	st := &rw.st
-	st.m, st.w = m, w
-	st.parent = stateFrom(r.Context())
+	st.Context, st.m, st.w = r.Context(), m, w
 	if len(m.providers) <= len(st.inline) {
 		st.slots = st.inline[:len(m.providers)]
 	} else {
 		st.slots = make([]slotter, len(m.providers))
 	}
-	rw.ctx = stateContext{Context: r.Context(), st: st}
 	// The shallow copy WithContext makes, into the state: the inlined
 	// copy stays on the stack, and the request next sees costs no
 	// allocation of its own.
-	st.req = *r.WithContext(&rw.ctx)
-	st.r = &st.req
-	rw.ResponseWriter = w
-	next.ServeHTTP(rw, st.r)
+	st.req = *r.WithContext(st)
+	next.ServeHTTP(rw, &st.req)
 	st.commit()
 }
 

@@ -63,7 +63,10 @@ type providerBase struct {
 	// safeText is set when the last transformer is one of this package's,
 	// whose output is base64url: escaping it changes nothing, and its
 	// reverse refuses anything an unescape could make of a value.
-	safeText     bool
+	safeText bool
+	// sealer is the only transformer, when it is MessageAuthentication or
+	// Encrypt: encodeTimes writes its output straight into what is sent.
+	sealer       partsSealer
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
 	err          error // a configuration error, reported by New
@@ -77,22 +80,43 @@ type provider[T any] struct {
 
 func (p *provider[T]) Name() string        { return p.name }
 func (p *provider[T]) base() *providerBase { return &p.providerBase }
+
+// newSlot allocates a slot of p for the request st: with its server-side
+// part in the same allocation when p has a storage.
 func (p *provider[T]) newSlot(st *requestState) slotter {
-	s := &slot[T]{p: p}
-	s.dl = &s.deadline
+	var s *slot[T]
+	if p.storage == nil {
+		s = &slot[T]{p: p}
+	} else {
+		both := &struct {
+			slot   slot[T]
+			server serverSide
+		}{}
+		s = &both.slot
+		s.p, s.server = p, &both.server
+	}
 	s.init(&p.providerBase, st)
 	return s
 }
 
 func (p *provider[T]) newSoleRequest() *responseWriter {
-	both := &struct {
+	if p.storage == nil {
+		both := &struct {
+			responseWriter
+			slot slot[T]
+		}{}
+		both.slot.p = p
+		both.st.spare = &both.slot
+		return &both.responseWriter
+	}
+	all := &struct {
 		responseWriter
-		slot slot[T]
+		slot   slot[T]
+		server serverSide
 	}{}
-	both.slot.p = p
-	both.slot.dl = &both.slot.deadline
-	both.st.spare = &both.slot
-	return &both.responseWriter
+	all.slot.p, all.slot.server = p, &all.server
+	all.st.spare = &all.slot
+	return &all.responseWriter
 }
 
 // Cookie returns a provider for a session of type T carried by the cookie
@@ -148,6 +172,9 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		switch p.transformers[n-1].(type) {
 		case *macTransformer, *encTransformer, *digestTransformer:
 			p.safeText = true
+		}
+		if n == 1 {
+			p.sealer, _ = p.transformers[0].(partsSealer)
 		}
 	}
 	lifetime := DefaultLifetime

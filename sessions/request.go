@@ -12,28 +12,36 @@ import (
 // created by Manager.Handler, found through the request context, and
 // committed once, when the response starts. The per-session state lives in
 // session (session.go); this type only orders the sessions' commits.
+//
+// It is allocated on every request, so it holds nothing it can derive: it
+// is itself the context of the request next sees (the request's own
+// context, with the state as the value of stateKey), and req is that
+// request.
 type requestState struct {
+	// Context is the context of the request Handler was given; the state
+	// answers Value(stateKey{}) and leaves the rest to it, so the context
+	// package still finds its cancellation.
+	context.Context
+
 	mu     sync.Mutex // guards phase and every slot
 	m      *Manager
-	parent *requestState       // the state of an outer Manager, if any
-	r      *http.Request       // &req
 	w      http.ResponseWriter // the underlying writer
 	slots  []slotter
 	inline [1]slotter // slots of a one-session Manager, the common kind
 	phase  phase
+	nlines uint8 // elements of lines taken
 	now    int64 // Unix seconds, read once per request on first use
 
-	commitCtx commitContext
-	spare     slotter // the sole provider's slot, allocated with the state
+	spare slotter // the sole provider's slot, allocated with the state
 
-	// req is the request next sees, the one with the sessions' context:
-	// what r.WithContext would allocate, kept in the state's allocation.
+	// req is the request next sees, the one with the state as its
+	// context: what r.WithContext would allocate, kept in the state's
+	// allocation.
 	req http.Request
 	// lines backs the header values a commit adds to a header that held
 	// none (a session's Set-Cookie or header line, Cache-Control, Vary),
-	// so that the usual commit allocates no []string; nlines are taken.
-	lines  [3]string
-	nlines uint8
+	// so that the usual commit allocates no []string.
+	lines [3]string
 }
 
 // maxInlineEdits is how many sessions a commit stages without allocating
@@ -62,6 +70,17 @@ func stateFrom(ctx context.Context) *requestState {
 	return st
 }
 
+// Value makes the state the context's value for stateKey.
+func (st *requestState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// parent returns the state of an outer Manager, if any.
+func (st *requestState) parent() *requestState { return stateFrom(st.Context) }
+
 // unix returns the request's clock in Unix seconds. One reading serves the
 // whole request, so that every lifetime decision in it agrees.
 func (st *requestState) unix() int64 {
@@ -76,7 +95,7 @@ func (st *requestState) unix() int64 {
 func lookup[T any](ctx context.Context) (*slot[T], error) {
 	typ := typeOf[T]()
 	first := stateFrom(ctx)
-	for st := first; st != nil; st = st.parent {
+	for st := first; st != nil; st = st.parent() {
 		i := st.m.find(typ)
 		if i < 0 {
 			continue
@@ -156,10 +175,10 @@ func (st *requestState) reportEnded(s *session) bool {
 	p := s.p
 	err := fmt.Errorf("sessions: commit %s %q: %w", p.kind, p.name, ErrSessionEnded)
 	if p.errorHandler != nil {
-		p.errorHandler(st.w, st.r, err)
+		p.errorHandler(st.w, &st.req, err)
 		return false
 	}
-	p.log().LogAttrs(st.r.Context(), slog.LevelInfo, "sessions: a change was dropped: the session ended while the request ran",
+	p.log().LogAttrs(st.req.Context(), slog.LevelInfo, "sessions: a change was dropped: the session ended while the request ran",
 		slog.String("session", p.name))
 	return true
 }
@@ -174,12 +193,10 @@ func (st *requestState) reportEnded(s *session) bool {
 // cancellation, each bounded by its provider's commit timeout: a client
 // that disconnects after a logout must not cancel the logout.
 func (st *requestState) commitLocked() (*providerBase, error) {
-	base := &st.commitCtx
-	base.r = st.r
 	defer func() {
 		for _, sl := range st.slots {
-			if sl != nil {
-				sl.core().dl.release()
+			if sl != nil && sl.core().server != nil {
+				sl.core().server.dl.release()
 			}
 		}
 	}()
@@ -200,7 +217,7 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		var e headerEdit
 		if sl != nil {
 			var err error
-			if e, err = sl.core().stage(base, sl); err != nil {
+			if e, err = sl.core().stage(sl); err != nil {
 				return sl.core().p, err
 			}
 		}
@@ -208,7 +225,7 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 	}
 	for i, sl := range st.slots {
 		if sl != nil {
-			ended, err := sl.core().finish(base)
+			ended, err := sl.core().finish()
 			if err != nil {
 				return sl.core().p, err
 			}
@@ -270,26 +287,9 @@ func (st *requestState) line(v string) []string {
 	return st.lines[i : i+1 : i+1]
 }
 
-// commitContext is the request's context without its cancellation, made
-// only when a commit has storage work: a client-side commit needs none.
-// The commit's deadlines (commitDeadline) take their values from it;
-// WithoutCancel also keeps the request's cancellation out of
-// context.Cause and of the contexts a storage derives.
-type commitContext struct {
-	r   *http.Request
-	ctx context.Context
-}
-
-func (c *commitContext) get() context.Context {
-	if c.ctx == nil {
-		c.ctx = context.WithoutCancel(c.r.Context())
-	}
-	return c.ctx
-}
-
 // carries reports whether the request carries a value for p.
 func (st *requestState) carries(p *providerBase) bool {
-	in := p.incoming(st.r)
+	in := p.incoming(&st.req)
 	_, ok := in.next()
 	return ok
 }
@@ -316,10 +316,10 @@ var errorResponseDrops = []string{
 func (st *requestState) fail(p *providerBase, err error) {
 	err = fmt.Errorf("sessions: commit %s %q: %w", p.kind, p.name, err)
 	if p.errorHandler != nil {
-		p.errorHandler(st.w, st.r, err)
+		p.errorHandler(st.w, &st.req, err)
 		return
 	}
-	p.log().ErrorContext(st.r.Context(), "sessions: commit failed",
+	p.log().ErrorContext(st.req.Context(), "sessions: commit failed",
 		slog.String("session", p.name), slog.Any("error", err))
 	h := st.w.Header()
 	for _, name := range errorResponseDrops {

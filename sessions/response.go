@@ -2,35 +2,19 @@ package sessions
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
 )
 
 // responseWriter commits the sessions before the first byte of the
-// response. It carries the request state and the request's context in the
-// same allocation.
+// response. It is the request state, which holds the underlying writer,
+// with the methods of a ResponseWriter.
 type responseWriter struct {
-	http.ResponseWriter
-	st  requestState
-	ctx stateContext
+	st requestState
 }
 
-// stateContext is context.WithValue(parent, stateKey{}, st) without an
-// allocation of its own. Every other method is the parent's, so the
-// context package still finds the parent's cancellation.
-type stateContext struct {
-	context.Context
-	st *requestState
-}
-
-func (c *stateContext) Value(key any) any {
-	if _, ok := key.(stateKey); ok {
-		return c.st
-	}
-	return c.Context.Value(key)
-}
+func (w *responseWriter) Header() http.Header { return w.st.w.Header() }
 
 func (w *responseWriter) WriteHeader(code int) {
 	// Informational responses (103 Early Hints) precede the real headers,
@@ -40,12 +24,12 @@ func (w *responseWriter) WriteHeader(code int) {
 	// never send the new one.
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		if w.st.phase != failed {
-			w.ResponseWriter.WriteHeader(code)
+			w.st.w.WriteHeader(code)
 		}
 		return
 	}
 	if w.st.commit() {
-		w.ResponseWriter.WriteHeader(code)
+		w.st.w.WriteHeader(code)
 	}
 }
 
@@ -53,7 +37,7 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	if !w.st.commit() {
 		return 0, ErrCommitFailed
 	}
-	return w.ResponseWriter.Write(b)
+	return w.st.w.Write(b)
 }
 
 // ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile) path.
@@ -61,7 +45,7 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.st.commit() {
 		return 0, ErrCommitFailed
 	}
-	return io.Copy(w.ResponseWriter, r)
+	return io.Copy(w.st.w, r)
 }
 
 // Flush commits and flushes; it does nothing when the underlying writer
@@ -73,7 +57,7 @@ func (w *responseWriter) FlushError() error {
 	if !w.st.commit() {
 		return ErrCommitFailed
 	}
-	return http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.st.w).Flush()
 }
 
 // Hijack commits (session storage changes take effect; headers are not sent
@@ -83,8 +67,8 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.st.commit() {
 		return nil, nil, ErrCommitFailed
 	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	return http.NewResponseController(w.st.w).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.st.w }

@@ -22,33 +22,48 @@ import (
 //   - keep is where the value lives between requests, clientSide or
 //     serverSide, which each know their own wire form and storage work.
 //
-// Every field is guarded by the request's mutex.
+// Every field is guarded by the request's mutex. The session is allocated
+// with the request state (a one-session Manager) or with its slot, on
+// every request: it holds only what every session needs, and a pointer to
+// the server-side part, which only a server-side session has.
 type session struct {
-	p    *providerBase
-	st   *requestState
-	keep keeping // &client or &server
+	p  *providerBase
+	st *requestState
 
 	presence presence
 	change   pending
-	raw      string // the serialized value, when present
-	t        times  // when present
 	stale    bool   // the request carried only refused values: clear them
 	ended    bool   // the commit found the session ended meanwhile: dropped, cleared, reported
 	read     bool   // the response depends on what the request carried
+	raw      string // the serialized value, when present
+	t        times  // when present
 
 	client clientSide
-	server serverSide
-	dl     *commitDeadline // the commit's storage calls; in the slot, not copied with the session
+	server *serverSide // a server-side session's, allocated with its slot; nil for a client-side one
 }
 
-// storageCtx returns the context of the commit's storage calls: the
-// request's context without its cancellation, bounded by the provider's
-// commit timeout from the first call on.
-func (s *session) storageCtx(cc *commitContext) context.Context {
-	if s.dl.parent == nil {
-		s.dl.start(cc.get(), s.p.commitTO)
+// keep returns where the session's value lives: the server-side part,
+// when the session has one.
+func (s *session) keep() keeping {
+	if s.server != nil {
+		return s.server
 	}
-	return s.dl
+	return &s.client
+}
+
+// storageCtx returns the context of the commit's storage calls of a
+// server-side session: the request's context without its cancellation,
+// bounded by the provider's commit timeout from the first call on. It is
+// made only when the commit has storage work: a client-side commit, or
+// one that only read its session, needs none. WithoutCancel also keeps the
+// request's cancellation out of context.Cause and of the contexts a
+// storage derives.
+func (s *session) storageCtx() context.Context {
+	dl := &s.server.dl
+	if dl.parent == nil {
+		dl.start(context.WithoutCancel(s.st.req.Context()), s.p.commitTO)
+	}
+	return dl
 }
 
 // presence is what is known of the session.
@@ -75,7 +90,7 @@ type headerEdit struct {
 	op     headerOp
 	value  string // escaped wire value, with sendValue
 	maxAge int64  // seconds, with sendValue
-	line   string // with sendValue, the whole line when already built, else ""
+	line   string // with sendValue, instead of value and maxAge: the whole Set-Cookie line
 }
 
 type headerOp uint8
@@ -107,8 +122,8 @@ type keeping interface {
 	// stage performs the commit's storage writes and returns the header
 	// edit; finish then performs its invalidations, and reports whether it
 	// found the session ended, in which case nothing is to be sent for it.
-	stage(cc *commitContext, s *session) (headerEdit, error)
-	finish(cc *commitContext, s *session) (ended bool, err error)
+	stage(s *session) (headerEdit, error)
+	finish(s *session) (ended bool, err error)
 }
 
 // opened is a value open accepted.
@@ -126,17 +141,14 @@ type decoder interface {
 	indexKey() string
 }
 
+// init makes s a session of provider p in the request st. The caller has
+// set s.server for a provider with a storage.
 func (s *session) init(p *providerBase, st *requestState) {
 	s.p, s.st = p, st
-	if p.storage == nil {
-		s.keep = &s.client
-	} else {
-		s.keep = &s.server
-	}
 }
 
 func (s *session) debug(reason string) {
-	s.p.log().LogAttrs(s.st.r.Context(), slog.LevelDebug, "sessions: ignoring the session the request carries",
+	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelDebug, "sessions: ignoring the session the request carries",
 		slog.String("session", s.p.name), slog.String("reason", reason))
 }
 
@@ -153,18 +165,21 @@ func (s *session) load(ctx context.Context, d decoder) error {
 	}
 	s.read = true
 	refused := false
-	in := s.p.incoming(s.st.r)
+	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		v, reason := s.p.decodeWire(raw)
 		if reason == "" {
 			var o opened
 			var err error
-			if o, reason, err = s.keep.open(ctx, s, v); err != nil {
+			if o, reason, err = s.keep().open(ctx, s, v); err != nil {
 				return fmt.Errorf("sessions: load %s %q: %w", s.p.kind, s.p.name, err)
 			}
 			if reason == "" {
 				if d.decode(o.data) {
-					s.presence, s.raw, s.t, s.server.id, s.server.stored = present, o.data, o.t, o.id, o.id != ""
+					s.presence, s.raw, s.t = present, o.data, o.t
+					if sv := s.server; sv != nil {
+						sv.id, sv.stored = o.id, o.id != ""
+					}
 					s.stale = false
 					return nil
 				}
@@ -183,10 +198,10 @@ func (s *session) load(ctx context.Context, d decoder) error {
 // verifies, without a storage call.
 func (s *session) peek() (times, bool) {
 	s.read = true
-	in := s.p.incoming(s.st.r)
+	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		if v, reason := s.p.decodeWire(raw); reason == "" {
-			if t, ok := s.keep.peek(v); ok {
+			if t, ok := s.keep().peek(v); ok {
 				return t, true
 			}
 		}
@@ -219,9 +234,9 @@ func (p *providerBase) due(t times, now int64) bool {
 
 // stage runs the idle timeout of an unchanged session, then the keeping's
 // storage work.
-func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
+func (s *session) stage(d decoder) (headerEdit, error) {
 	if s.change == unchanged && s.p.idle > 0 && s.presence != absent {
-		s.maybeRefresh(cc, d)
+		s.maybeRefresh(d)
 	}
 	if s.change == unchanged && !s.stale {
 		return headerEdit{}, nil
@@ -230,21 +245,21 @@ func (s *session) stage(cc *commitContext, d decoder) (headerEdit, error) {
 		// The value is final: what is written is filed under its index key.
 		s.server.index = d.indexKey()
 	}
-	return s.keep.stage(cc, s)
+	return s.keep().stage(s)
 }
 
 // finish performs the commit's invalidations, after every provider's
 // writes succeeded. It reports whether the session turned out to have
 // ended, and marks it so.
-func (s *session) finish(cc *commitContext) (bool, error) {
-	ended, err := s.keep.finish(cc, s)
+func (s *session) finish() (bool, error) {
+	ended, err := s.keep().finish(s)
 	if ended {
 		s.ended = true
 	}
 	return ended, err
 }
 
-func (s *session) maybeRefresh(cc *commitContext, d decoder) {
+func (s *session) maybeRefresh(d decoder) {
 	now := s.st.unix()
 	if s.presence == unloaded {
 		// The times the request claims decide, without a storage call,
@@ -253,7 +268,13 @@ func (s *session) maybeRefresh(cc *commitContext, d decoder) {
 		if !ok || !s.p.due(t, now) {
 			return
 		}
-		if err := s.load(s.storageCtx(cc), d); err != nil {
+		// Only a server-side session reads a storage, under the
+		// commit's deadline.
+		ctx := s.st.req.Context()
+		if s.server != nil {
+			ctx = s.storageCtx()
+		}
+		if err := s.load(ctx, d); err != nil {
 			s.refreshFailed(err)
 			return
 		}
@@ -264,7 +285,7 @@ func (s *session) maybeRefresh(cc *commitContext, d decoder) {
 }
 
 func (s *session) refreshFailed(err error) {
-	s.p.log().LogAttrs(s.st.r.Context(), slog.LevelWarn, "sessions: moving the idle timeout failed",
+	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelWarn, "sessions: moving the idle timeout failed",
 		slog.String("session", s.p.name), slog.Any("error", err))
 }
 
@@ -280,19 +301,24 @@ func (s *session) maxAge() int64 { return s.p.end(s.t) - s.st.unix() }
 // and, server-side, the ids it had are invalidated at commit.
 func (s *session) forgetSession() {
 	s.read = true // what is sent depends on what the request carried
-	s.keep.forget(s)
+	s.keep().forget(s)
 	if s.change != unchanged || s.st.carries(s.p) {
 		s.change = forget
 	}
 	s.presence, s.raw, s.t = absent, "", times{}
-	s.server.id, s.server.stored = "", false
+	if sv := s.server; sv != nil {
+		sv.id, sv.stored = "", false
+	}
 }
 
 // clientSide keeps the whole value in the cookie or header: the times and
 // the serialized value, through the transformers.
 type clientSide struct {
-	wire string // the escaped value to send, built at Set or Renew so that ErrTooLarge reaches the caller
-	line string // the header line that sends it, when built with it (see encodeTimes), else ""
+	// sent is what a write sends, built at Set or Renew so that
+	// ErrTooLarge reaches the caller: the escaped value, or, for a
+	// provider that sends lines (encodeTimes), the whole Set-Cookie line
+	// that carries it.
+	sent string
 }
 
 func (*clientSide) open(_ context.Context, s *session, v string) (opened, string, error) {
@@ -321,22 +347,23 @@ func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
 // is already known, as the request's clock and the times are fixed until
 // the next encode.
 func (c *clientSide) encode(s *session) error {
-	wire, line, err := s.p.encodeTimes(s.t, s.raw, s.maxAge())
+	sent, err := s.p.encodeTimes(s.t, s.raw, s.maxAge())
 	if err != nil {
 		return err
 	}
-	c.wire, c.line = wire, line
+	c.sent = sent
 	return nil
 }
 
 // edit is the header edit that sends the encoded value.
 func (c *clientSide) edit(s *session) headerEdit {
-	e := s.valueEdit(c.wire)
-	e.line = c.line
-	return e
+	if s.p.sendsLines() {
+		return headerEdit{op: sendValue, line: c.sent}
+	}
+	return s.valueEdit(c.sent)
 }
 
-func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
+func (c *clientSide) stage(s *session) (headerEdit, error) {
 	switch s.change {
 	case write:
 		return c.edit(s), nil
@@ -352,17 +379,15 @@ func (c *clientSide) stage(_ *commitContext, s *session) (headerEdit, error) {
 	return headerEdit{op: sendClear}, nil
 }
 
-func (*clientSide) finish(*commitContext, *session) (bool, error) { return false, nil }
+func (*clientSide) finish(*session) (bool, error) { return false, nil }
 
 // serverSide keeps the value in the provider's storage under an id; only
 // the id travels (with the session's times as a hint when it has an idle
 // timeout).
 type serverSide struct {
-	id          string   // the current id, when present
-	stored      bool     // id exists in the storage: the request carried it and it was read
-	renewedFrom string   // the stored id a Renew replaced: ended at commit, only if still live
-	invalidate  []string // ids to remove once every provider's writes succeeded
-	keyID, key  string   // the last id hashed into a storage key, and its key
+	id         string // the current id, when present
+	stored     bool   // id exists in the storage: the request carried it and it was read
+	keyID, key string // the last id hashed into a storage key, and its key
 
 	// With WithIndex: the index key the commit files the session under;
 	// with WithMaxSessions also the index key of the value as stored
@@ -370,6 +395,25 @@ type serverSide struct {
 	// commit's write made the session join an index key.
 	index, fromIndex  string
 	fromKnown, joined bool
+
+	ends *serverEnds    // what a Clear or Renew left to end; nil until one does
+	dl   commitDeadline // the context of the commit's storage calls
+}
+
+// serverEnds are the ids a commit ends once every provider's writes
+// succeeded: only a Clear or a Renew (a logout, a login) makes any, so
+// they are allocated then, not with every request's state.
+type serverEnds struct {
+	renewedFrom string   // the stored id a Renew replaced: ended at commit, only if still live
+	invalidate  []string // ids to remove
+}
+
+// endsOf returns sv's ends, allocating them on first use.
+func (sv *serverSide) endsOf() *serverEnds {
+	if sv.ends == nil {
+		sv.ends = new(serverEnds)
+	}
+	return sv.ends
 }
 
 // keyOf returns the storage key of id. A request usually reads and then
@@ -444,22 +488,24 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 // which of several same-name cookies is real).
 func (sv *serverSide) forget(s *session) {
 	if s.presence == unloaded {
-		in := s.p.incoming(s.st.r)
+		in := s.p.incoming(&s.st.req)
 		for raw, ok := in.next(); ok; raw, ok = in.next() {
 			if v, reason := s.p.decodeWire(raw); reason == "" {
 				if id, _, ok := splitID(v); ok {
-					sv.invalidate = append(sv.invalidate, id)
+					e := sv.endsOf()
+					e.invalidate = append(e.invalidate, id)
 				}
 			}
 		}
 		return
 	}
 	if sv.stored {
-		sv.invalidate = append(sv.invalidate, sv.id)
+		e := sv.endsOf()
+		e.invalidate = append(e.invalidate, sv.id)
 	}
-	if sv.renewedFrom != "" {
-		sv.invalidate = append(sv.invalidate, sv.renewedFrom)
-		sv.renewedFrom = ""
+	if e := sv.ends; e != nil && e.renewedFrom != "" {
+		e.invalidate = append(e.invalidate, e.renewedFrom)
+		e.renewedFrom = ""
 	}
 }
 
@@ -472,7 +518,7 @@ func (sv *serverSide) needsID(s *session, renewing bool) bool {
 
 func (sv *serverSide) adopt(_ *session, id string, renewing bool) {
 	if renewing && sv.stored {
-		sv.renewedFrom = sv.id
+		sv.endsOf().renewedFrom = sv.id
 	}
 	sv.id, sv.stored = id, false
 }
@@ -494,14 +540,14 @@ func (sv *serverSide) wire(s *session) (string, error) {
 	return s.p.encodeWire(string(b[:len(b)-1]))
 }
 
-func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
+func (sv *serverSide) stage(s *session) (headerEdit, error) {
 	switch s.change {
 	case write:
 		wire, err := sv.wire(s)
 		if err != nil {
 			return headerEdit{}, err
 		}
-		switch err := sv.write(s.storageCtx(cc), s); {
+		switch err := sv.write(s.storageCtx(), s); {
 		case errors.Is(err, errEnded):
 			s.endedMeanwhile()
 			return headerEdit{op: sendClear}, nil
@@ -511,7 +557,7 @@ func (sv *serverSide) stage(cc *commitContext, s *session) (headerEdit, error) {
 		sv.stored = true
 		return s.valueEdit(wire), nil
 	case refresh:
-		return sv.refresh(s.storageCtx(cc), s), nil
+		return sv.refresh(s.storageCtx(), s), nil
 	}
 	// forget, or a stale id
 	return headerEdit{op: sendClear}, nil
@@ -598,10 +644,17 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 	return s.valueEdit(wire)
 }
 
-func (sv *serverSide) finish(cc *commitContext, s *session) (bool, error) {
-	ctx := s.storageCtx(cc)
-	if old := sv.renewedFrom; old != "" {
-		sv.renewedFrom = ""
+func (sv *serverSide) finish(s *session) (bool, error) {
+	if sv.ends == nil && !sv.joined {
+		return false, nil // nothing to end: no storage call
+	}
+	ctx := s.storageCtx()
+	e := sv.ends
+	if e == nil {
+		e = &serverEnds{} // stays on the stack
+	}
+	if old := e.renewedFrom; old != "" {
+		e.renewedFrom = ""
 		if s.p.cond != nil {
 			// The renewed-away id ends only if it is still live: of two
 			// concurrent Renews, or a Renew racing a logout, exactly one
@@ -619,9 +672,9 @@ func (sv *serverSide) finish(cc *commitContext, s *session) (bool, error) {
 				return false, err
 			}
 		}
-		sv.invalidate = append(sv.invalidate, old)
+		e.invalidate = append(e.invalidate, old)
 	}
-	for _, id := range sv.invalidate {
+	for _, id := range e.invalidate {
 		if id == sv.id {
 			continue // renewed back or kept: the current id stays
 		}

@@ -9,9 +9,8 @@ import (
 // decoded value.
 type slot[T any] struct {
 	session
-	p        *provider[T]
-	value    T // when present
-	deadline commitDeadline
+	p     *provider[T]
+	value T // when present
 }
 
 func (s *slot[T]) core() *session { return &s.session }
@@ -51,7 +50,7 @@ func (p *providerBase) newID(st *requestState) (string, error) {
 	if p.identity == nil {
 		return NewID(), nil
 	}
-	id := p.identity(st.r)
+	id := p.identity(&st.req)
 	if err := CheckID(id); err != nil {
 		return "", fmt.Errorf("sessions: %s %q: WithIdentity generator: %w", p.kind, p.name, err)
 	}
@@ -87,7 +86,7 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 	if ifAbsent && s.presence == present {
 		return s.value, nil
 	}
-	if s.keep.needsID(&s.session, false) {
+	if s.keep().needsID(&s.session, false) {
 		id, err := s.newIDUnlocked()
 		if err != nil {
 			return zero, err
@@ -95,8 +94,8 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 		if ifAbsent && s.presence == present {
 			return s.value, nil // another goroutine set it meanwhile
 		}
-		if s.keep.needsID(&s.session, false) {
-			s.keep.adopt(&s.session, id, false)
+		if s.keep().needsID(&s.session, false) {
+			s.keep().adopt(&s.session, id, false)
 		}
 	}
 	now := s.st.unix()
@@ -108,11 +107,11 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 	// rather than by copying the whole session.
 	prevPresence, prevRaw, prevT := s.presence, s.raw, s.t
 	s.presence, s.raw, s.t = present, raw, t
-	if err := s.keep.prepare(&s.session); err != nil {
+	if err := s.keep().prepare(&s.session); err != nil {
 		s.presence, s.raw, s.t = prevPresence, prevRaw, prevT
 		return zero, err
 	}
-	if s.p.maxSessions > 0 && s.server.stored && !s.server.fromKnown {
+	if s.p.maxSessions > 0 && s.server.stored && !s.server.fromKnown { // maxSessions: server-side
 		// The index key of the value as stored, before this change: the
 		// commit compares it with the new value's to tell whether the
 		// session joins another index key (WithMaxSessions).
@@ -129,7 +128,7 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		return err
 	}
 	var id string
-	if s.keep.needsID(&s.session, true) {
+	if s.keep().needsID(&s.session, true) {
 		var err error
 		if id, err = s.newIDUnlocked(); err != nil {
 			return err
@@ -139,11 +138,26 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		}
 	}
 	now := s.st.unix()
-	prevT, prevServer := s.t, s.server
+	prevT := s.t
+	var prevID, prevFrom string
+	var prevStored bool
+	if sv := s.server; sv != nil {
+		// What adopt changes, restored by hand if prepare refuses.
+		prevID, prevStored = sv.id, sv.stored
+		if sv.ends != nil {
+			prevFrom = sv.ends.renewedFrom
+		}
+	}
 	s.t = times{created: now, touched: now}
-	s.keep.adopt(&s.session, id, true)
-	if err := s.keep.prepare(&s.session); err != nil {
-		s.t, s.server = prevT, prevServer
+	s.keep().adopt(&s.session, id, true)
+	if err := s.keep().prepare(&s.session); err != nil {
+		s.t = prevT
+		if sv := s.server; sv != nil {
+			sv.id, sv.stored = prevID, prevStored
+			if sv.ends != nil {
+				sv.ends.renewedFrom = prevFrom
+			}
+		}
 		return err
 	}
 	s.change = write

@@ -202,47 +202,47 @@ type partsSealer interface {
 	sealTimes(name string, t times, value string) (*tfBuffer, []byte)
 }
 
+// sendsLines reports whether encodeTimes returns the whole Set-Cookie
+// line, not the wire value: for a cookie sealed by one of this package's
+// transformers alone.
+func (p *providerBase) sendsLines() bool {
+	return p.kind == cookieTransport && p.sealer != nil
+}
+
 // encodeTimes is encodeWire of a client-side value: the times, then the
-// serialized value. With one of this package's sealing transformers it
-// also builds the header line that sends the value with maxAge seconds to
-// live (a cookie's Set-Cookie line; a header's line is the value), in the
-// allocation of the wire value, which is a substring of it; otherwise the
-// line is "" and send builds it at commit.
-func (p *providerBase) encodeTimes(t times, v string, maxAge int64) (wire, line string, err error) {
-	if len(p.transformers) == 1 {
-		if ps, ok := p.transformers[0].(partsSealer); ok {
-			buf, sealed := ps.sealTimes(p.bound, t, v)
-			defer tfPutBuffer(buf)
-			// Base64url: nothing to escape.
-			n := tfEncoding.EncodedLen(len(sealed))
-			if err := p.checkLen(n); err != nil {
-				return "", "", err
-			}
-			if p.kind == headerTransport {
-				var b strings.Builder
-				b.Grow(n)
-				writeBase64(&b, sealed)
-				wire = b.String()
-				return wire, wire, nil
-			}
-			var num [24]byte
-			age := p.maxAgeAttr(num[:0], maxAge)
-			var b strings.Builder
-			b.Grow(len(p.name) + 1 + n + len(p.cookieHead) + len(age) + len(p.cookieTail))
-			b.WriteString(p.name)
-			b.WriteByte('=')
-			writeBase64(&b, sealed)
-			b.WriteString(p.cookieHead)
-			b.Write(age)
-			b.WriteString(p.cookieTail)
-			line = b.String()
-			at := len(p.name) + 1
-			return line[at : at+n], line, nil
-		}
+// serialized value. With one of this package's sealing transformers alone,
+// the value is written straight into what is sent: a header's value, or
+// the Set-Cookie line that sends a cookie with maxAge seconds to live,
+// which is returned instead of the wire value (sendsLines). Otherwise it
+// returns the wire value, and send builds the line at commit.
+func (p *providerBase) encodeTimes(t times, v string, maxAge int64) (string, error) {
+	if p.sealer == nil {
+		var head [32]byte
+		return p.encodeWire(string(appendTimes(head[:0], t)) + v)
 	}
-	var head [32]byte
-	wire, err = p.encodeWire(string(appendTimes(head[:0], t)) + v)
-	return wire, "", err
+	buf, sealed := p.sealer.sealTimes(p.bound, t, v)
+	defer tfPutBuffer(buf)
+	// Base64url: nothing to escape.
+	n := tfEncoding.EncodedLen(len(sealed))
+	if err := p.checkLen(n); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if p.kind == headerTransport {
+		b.Grow(n)
+		writeBase64(&b, sealed)
+		return b.String(), nil
+	}
+	var num [24]byte
+	age := p.maxAgeAttr(num[:0], maxAge)
+	b.Grow(len(p.name) + 1 + n + len(p.cookieHead) + len(age) + len(p.cookieTail))
+	b.WriteString(p.name)
+	b.WriteByte('=')
+	writeBase64(&b, sealed)
+	b.WriteString(p.cookieHead)
+	b.Write(age)
+	b.WriteString(p.cookieTail)
+	return b.String(), nil
 }
 
 // writeBase64 writes the unpadded base64url of src to b through a small
@@ -290,9 +290,9 @@ func (p *providerBase) decodeWire(raw string) (string, string) {
 }
 
 // send sets the session's value (already escaped) in the response
-// headers, as e says: a cookie with e.maxAge seconds to live, by the line
-// e carries when encodeTimes built it. A line that is the first of its
-// header takes an element of st's array.
+// headers, as e says: a cookie with e.maxAge seconds to live, or by the
+// line e carries when encodeTimes built it. A line that is the first of
+// its header takes an element of st's array.
 func (p *providerBase) send(st *requestState, h http.Header, e headerEdit) {
 	if p.kind == headerTransport {
 		h[p.name] = st.line(e.value)
