@@ -27,25 +27,76 @@ func (b byteStorage) Write(ctx context.Context, id string, expires time.Time, wr
 		return err
 	}
 	return WriteBuffered(write, func(data []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return b.s.Save(ctx, id, data, expires)
+		return saveBytes(ctx, b.s.Save, id, data, expires)
 	})
 }
 
 func (b byteStorage) Read(ctx context.Context, id string, read func(io.Reader) error) error {
-	if err := CheckID(id); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	data, err := b.s.Load(ctx, id)
+	data, err := b.load(ctx, id)
 	if err != nil {
 		return err
 	}
 	return read(bytes.NewReader(data))
+}
+
+// load is Read without the reader: the middleware, which knows the
+// adapter (see bytesUnder), takes the bytes themselves.
+func (b byteStorage) load(ctx context.Context, id string) ([]byte, error) {
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.s.Load(ctx, id)
+}
+
+// saveBytes calls save (Save, SaveIfAbsent or SaveIfLive) with whole data
+// for an id already checked, unless ctx is done.
+func saveBytes(ctx context.Context, save func(context.Context, string, []byte, time.Time) error, id string, data []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return save(ctx, id, data, expires)
+}
+
+// adaptedBytes is what FromBytes adapts, for a provider whose storage is
+// FromBytes's adapter as it returned it: the middleware then reads and
+// writes the bytes without the streaming functions, their closures and
+// buffers, doing what the adapter's methods do.
+type adaptedBytes struct {
+	b byteStorage
+	// save, create and replace are the adapter's Write, Create and
+	// Replace with the content given whole; create and replace are nil
+	// when the adapter has no ConditionalWriter.
+	save, create, replace func(context.Context, string, []byte, time.Time) error
+}
+
+// bytesUnder returns what s adapts when s is what FromBytes returned (or
+// what Compose made of its adapter with FromBytes's conditional writes, or
+// none): only then are s's methods known to be the adapter's. Otherwise it
+// returns nil, and the middleware goes through s.
+func bytesUnder(s Storage) *adaptedBytes {
+	c, ok := s.(interface {
+		parts() (Storage, ConditionalWriter)
+	})
+	if !ok {
+		return nil
+	}
+	base, cond := c.parts()
+	b, ok := base.(byteStorage)
+	if !ok {
+		return nil
+	}
+	a := &adaptedBytes{b: b, save: b.s.Save}
+	if cond != nil {
+		cb, ok := cond.(conditionalBytes)
+		if !ok {
+			return nil // conditional writes of another's making
+		}
+		a.create, a.replace = cb.s.SaveIfAbsent, cb.s.SaveIfLive
+	}
+	return a
 }
 
 func (b byteStorage) Invalidate(ctx context.Context, id string) error {
@@ -113,9 +164,6 @@ func (c conditionalBytes) save(ctx context.Context, id string, expires time.Time
 		return err
 	}
 	return WriteBuffered(write, func(data []byte) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return save(ctx, id, data, expires)
+		return saveBytes(ctx, save, id, data, expires)
 	})
 }

@@ -14,6 +14,8 @@ type composed00 struct {
 
 func (c composed00) Unwrap() Storage { return c.Storage }
 
+func (c composed00) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed01 is a Storage that is also Toucher.
 type composed01 struct {
 	Storage
@@ -22,6 +24,8 @@ type composed01 struct {
 
 func (c composed01) Unwrap() Storage { return c.Storage }
 
+func (c composed01) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed02 is a Storage that is also Lister.
 type composed02 struct {
 	Storage
@@ -29,6 +33,8 @@ type composed02 struct {
 }
 
 func (c composed02) Unwrap() Storage { return c.Storage }
+
+func (c composed02) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed03 is a Storage that is also Toucher, Lister.
 type composed03 struct {
@@ -39,6 +45,8 @@ type composed03 struct {
 
 func (c composed03) Unwrap() Storage { return c.Storage }
 
+func (c composed03) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed04 is a Storage that is also Sweeper.
 type composed04 struct {
 	Storage
@@ -46,6 +54,8 @@ type composed04 struct {
 }
 
 func (c composed04) Unwrap() Storage { return c.Storage }
+
+func (c composed04) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed05 is a Storage that is also Toucher, Sweeper.
 type composed05 struct {
@@ -56,6 +66,8 @@ type composed05 struct {
 
 func (c composed05) Unwrap() Storage { return c.Storage }
 
+func (c composed05) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed06 is a Storage that is also Lister, Sweeper.
 type composed06 struct {
 	Storage
@@ -64,6 +76,8 @@ type composed06 struct {
 }
 
 func (c composed06) Unwrap() Storage { return c.Storage }
+
+func (c composed06) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed07 is a Storage that is also Toucher, Lister, Sweeper.
 type composed07 struct {
@@ -75,6 +89,8 @@ type composed07 struct {
 
 func (c composed07) Unwrap() Storage { return c.Storage }
 
+func (c composed07) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed08 is a Storage that is also io.Closer.
 type composed08 struct {
 	Storage
@@ -82,6 +98,8 @@ type composed08 struct {
 }
 
 func (c composed08) Unwrap() Storage { return c.Storage }
+
+func (c composed08) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed09 is a Storage that is also Toucher, io.Closer.
 type composed09 struct {
@@ -92,6 +110,8 @@ type composed09 struct {
 
 func (c composed09) Unwrap() Storage { return c.Storage }
 
+func (c composed09) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed10 is a Storage that is also Lister, io.Closer.
 type composed10 struct {
 	Storage
@@ -100,6 +120,8 @@ type composed10 struct {
 }
 
 func (c composed10) Unwrap() Storage { return c.Storage }
+
+func (c composed10) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed11 is a Storage that is also Toucher, Lister, io.Closer.
 type composed11 struct {
@@ -111,6 +133,8 @@ type composed11 struct {
 
 func (c composed11) Unwrap() Storage { return c.Storage }
 
+func (c composed11) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed12 is a Storage that is also Sweeper, io.Closer.
 type composed12 struct {
 	Storage
@@ -119,6 +143,8 @@ type composed12 struct {
 }
 
 func (c composed12) Unwrap() Storage { return c.Storage }
+
+func (c composed12) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed13 is a Storage that is also Toucher, Sweeper, io.Closer.
 type composed13 struct {
@@ -130,6 +156,8 @@ type composed13 struct {
 
 func (c composed13) Unwrap() Storage { return c.Storage }
 
+func (c composed13) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed14 is a Storage that is also Lister, Sweeper, io.Closer.
 type composed14 struct {
 	Storage
@@ -139,6 +167,8 @@ type composed14 struct {
 }
 
 func (c composed14) Unwrap() Storage { return c.Storage }
+
+func (c composed14) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed15 is a Storage that is also Toucher, Lister, Sweeper, io.Closer.
 type composed15 struct {
@@ -151,6 +181,8 @@ type composed15 struct {
 
 func (c composed15) Unwrap() Storage { return c.Storage }
 
+func (c composed15) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed16 is a Storage that is also ConditionalWriter.
 type composed16 struct {
 	Storage
@@ -158,6 +190,8 @@ type composed16 struct {
 }
 
 func (c composed16) Unwrap() Storage { return c.Storage }
+
+func (c composed16) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed17 is a Storage that is also Toucher, ConditionalWriter.
 type composed17 struct {
@@ -168,6 +202,8 @@ type composed17 struct {
 
 func (c composed17) Unwrap() Storage { return c.Storage }
 
+func (c composed17) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed18 is a Storage that is also Lister, ConditionalWriter.
 type composed18 struct {
 	Storage
@@ -176,6 +212,8 @@ type composed18 struct {
 }
 
 func (c composed18) Unwrap() Storage { return c.Storage }
+
+func (c composed18) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed19 is a Storage that is also Toucher, Lister, ConditionalWriter.
 type composed19 struct {
@@ -187,6 +225,8 @@ type composed19 struct {
 
 func (c composed19) Unwrap() Storage { return c.Storage }
 
+func (c composed19) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed20 is a Storage that is also Sweeper, ConditionalWriter.
 type composed20 struct {
 	Storage
@@ -195,6 +235,8 @@ type composed20 struct {
 }
 
 func (c composed20) Unwrap() Storage { return c.Storage }
+
+func (c composed20) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed21 is a Storage that is also Toucher, Sweeper, ConditionalWriter.
 type composed21 struct {
@@ -206,6 +248,8 @@ type composed21 struct {
 
 func (c composed21) Unwrap() Storage { return c.Storage }
 
+func (c composed21) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed22 is a Storage that is also Lister, Sweeper, ConditionalWriter.
 type composed22 struct {
 	Storage
@@ -215,6 +259,8 @@ type composed22 struct {
 }
 
 func (c composed22) Unwrap() Storage { return c.Storage }
+
+func (c composed22) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed23 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter.
 type composed23 struct {
@@ -227,6 +273,8 @@ type composed23 struct {
 
 func (c composed23) Unwrap() Storage { return c.Storage }
 
+func (c composed23) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed24 is a Storage that is also io.Closer, ConditionalWriter.
 type composed24 struct {
 	Storage
@@ -235,6 +283,8 @@ type composed24 struct {
 }
 
 func (c composed24) Unwrap() Storage { return c.Storage }
+
+func (c composed24) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed25 is a Storage that is also Toucher, io.Closer, ConditionalWriter.
 type composed25 struct {
@@ -246,6 +296,8 @@ type composed25 struct {
 
 func (c composed25) Unwrap() Storage { return c.Storage }
 
+func (c composed25) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed26 is a Storage that is also Lister, io.Closer, ConditionalWriter.
 type composed26 struct {
 	Storage
@@ -255,6 +307,8 @@ type composed26 struct {
 }
 
 func (c composed26) Unwrap() Storage { return c.Storage }
+
+func (c composed26) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed27 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter.
 type composed27 struct {
@@ -267,6 +321,8 @@ type composed27 struct {
 
 func (c composed27) Unwrap() Storage { return c.Storage }
 
+func (c composed27) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed28 is a Storage that is also Sweeper, io.Closer, ConditionalWriter.
 type composed28 struct {
 	Storage
@@ -276,6 +332,8 @@ type composed28 struct {
 }
 
 func (c composed28) Unwrap() Storage { return c.Storage }
+
+func (c composed28) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed29 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter.
 type composed29 struct {
@@ -288,6 +346,8 @@ type composed29 struct {
 
 func (c composed29) Unwrap() Storage { return c.Storage }
 
+func (c composed29) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed30 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter.
 type composed30 struct {
 	Storage
@@ -298,6 +358,8 @@ type composed30 struct {
 }
 
 func (c composed30) Unwrap() Storage { return c.Storage }
+
+func (c composed30) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed31 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter.
 type composed31 struct {
@@ -311,6 +373,8 @@ type composed31 struct {
 
 func (c composed31) Unwrap() Storage { return c.Storage }
 
+func (c composed31) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed32 is a Storage that is also ExpiryReader.
 type composed32 struct {
 	Storage
@@ -318,6 +382,8 @@ type composed32 struct {
 }
 
 func (c composed32) Unwrap() Storage { return c.Storage }
+
+func (c composed32) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed33 is a Storage that is also Toucher, ExpiryReader.
 type composed33 struct {
@@ -328,6 +394,8 @@ type composed33 struct {
 
 func (c composed33) Unwrap() Storage { return c.Storage }
 
+func (c composed33) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed34 is a Storage that is also Lister, ExpiryReader.
 type composed34 struct {
 	Storage
@@ -336,6 +404,8 @@ type composed34 struct {
 }
 
 func (c composed34) Unwrap() Storage { return c.Storage }
+
+func (c composed34) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed35 is a Storage that is also Toucher, Lister, ExpiryReader.
 type composed35 struct {
@@ -347,6 +417,8 @@ type composed35 struct {
 
 func (c composed35) Unwrap() Storage { return c.Storage }
 
+func (c composed35) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed36 is a Storage that is also Sweeper, ExpiryReader.
 type composed36 struct {
 	Storage
@@ -355,6 +427,8 @@ type composed36 struct {
 }
 
 func (c composed36) Unwrap() Storage { return c.Storage }
+
+func (c composed36) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed37 is a Storage that is also Toucher, Sweeper, ExpiryReader.
 type composed37 struct {
@@ -366,6 +440,8 @@ type composed37 struct {
 
 func (c composed37) Unwrap() Storage { return c.Storage }
 
+func (c composed37) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed38 is a Storage that is also Lister, Sweeper, ExpiryReader.
 type composed38 struct {
 	Storage
@@ -375,6 +451,8 @@ type composed38 struct {
 }
 
 func (c composed38) Unwrap() Storage { return c.Storage }
+
+func (c composed38) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed39 is a Storage that is also Toucher, Lister, Sweeper, ExpiryReader.
 type composed39 struct {
@@ -387,6 +465,8 @@ type composed39 struct {
 
 func (c composed39) Unwrap() Storage { return c.Storage }
 
+func (c composed39) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed40 is a Storage that is also io.Closer, ExpiryReader.
 type composed40 struct {
 	Storage
@@ -395,6 +475,8 @@ type composed40 struct {
 }
 
 func (c composed40) Unwrap() Storage { return c.Storage }
+
+func (c composed40) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed41 is a Storage that is also Toucher, io.Closer, ExpiryReader.
 type composed41 struct {
@@ -406,6 +488,8 @@ type composed41 struct {
 
 func (c composed41) Unwrap() Storage { return c.Storage }
 
+func (c composed41) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed42 is a Storage that is also Lister, io.Closer, ExpiryReader.
 type composed42 struct {
 	Storage
@@ -415,6 +499,8 @@ type composed42 struct {
 }
 
 func (c composed42) Unwrap() Storage { return c.Storage }
+
+func (c composed42) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed43 is a Storage that is also Toucher, Lister, io.Closer, ExpiryReader.
 type composed43 struct {
@@ -427,6 +513,8 @@ type composed43 struct {
 
 func (c composed43) Unwrap() Storage { return c.Storage }
 
+func (c composed43) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed44 is a Storage that is also Sweeper, io.Closer, ExpiryReader.
 type composed44 struct {
 	Storage
@@ -436,6 +524,8 @@ type composed44 struct {
 }
 
 func (c composed44) Unwrap() Storage { return c.Storage }
+
+func (c composed44) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed45 is a Storage that is also Toucher, Sweeper, io.Closer, ExpiryReader.
 type composed45 struct {
@@ -448,6 +538,8 @@ type composed45 struct {
 
 func (c composed45) Unwrap() Storage { return c.Storage }
 
+func (c composed45) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed46 is a Storage that is also Lister, Sweeper, io.Closer, ExpiryReader.
 type composed46 struct {
 	Storage
@@ -458,6 +550,8 @@ type composed46 struct {
 }
 
 func (c composed46) Unwrap() Storage { return c.Storage }
+
+func (c composed46) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed47 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ExpiryReader.
 type composed47 struct {
@@ -471,6 +565,8 @@ type composed47 struct {
 
 func (c composed47) Unwrap() Storage { return c.Storage }
 
+func (c composed47) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed48 is a Storage that is also ConditionalWriter, ExpiryReader.
 type composed48 struct {
 	Storage
@@ -479,6 +575,8 @@ type composed48 struct {
 }
 
 func (c composed48) Unwrap() Storage { return c.Storage }
+
+func (c composed48) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed49 is a Storage that is also Toucher, ConditionalWriter, ExpiryReader.
 type composed49 struct {
@@ -490,6 +588,8 @@ type composed49 struct {
 
 func (c composed49) Unwrap() Storage { return c.Storage }
 
+func (c composed49) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed50 is a Storage that is also Lister, ConditionalWriter, ExpiryReader.
 type composed50 struct {
 	Storage
@@ -499,6 +599,8 @@ type composed50 struct {
 }
 
 func (c composed50) Unwrap() Storage { return c.Storage }
+
+func (c composed50) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed51 is a Storage that is also Toucher, Lister, ConditionalWriter, ExpiryReader.
 type composed51 struct {
@@ -511,6 +613,8 @@ type composed51 struct {
 
 func (c composed51) Unwrap() Storage { return c.Storage }
 
+func (c composed51) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed52 is a Storage that is also Sweeper, ConditionalWriter, ExpiryReader.
 type composed52 struct {
 	Storage
@@ -520,6 +624,8 @@ type composed52 struct {
 }
 
 func (c composed52) Unwrap() Storage { return c.Storage }
+
+func (c composed52) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed53 is a Storage that is also Toucher, Sweeper, ConditionalWriter, ExpiryReader.
 type composed53 struct {
@@ -532,6 +638,8 @@ type composed53 struct {
 
 func (c composed53) Unwrap() Storage { return c.Storage }
 
+func (c composed53) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed54 is a Storage that is also Lister, Sweeper, ConditionalWriter, ExpiryReader.
 type composed54 struct {
 	Storage
@@ -542,6 +650,8 @@ type composed54 struct {
 }
 
 func (c composed54) Unwrap() Storage { return c.Storage }
+
+func (c composed54) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed55 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, ExpiryReader.
 type composed55 struct {
@@ -555,6 +665,8 @@ type composed55 struct {
 
 func (c composed55) Unwrap() Storage { return c.Storage }
 
+func (c composed55) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed56 is a Storage that is also io.Closer, ConditionalWriter, ExpiryReader.
 type composed56 struct {
 	Storage
@@ -564,6 +676,8 @@ type composed56 struct {
 }
 
 func (c composed56) Unwrap() Storage { return c.Storage }
+
+func (c composed56) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed57 is a Storage that is also Toucher, io.Closer, ConditionalWriter, ExpiryReader.
 type composed57 struct {
@@ -576,6 +690,8 @@ type composed57 struct {
 
 func (c composed57) Unwrap() Storage { return c.Storage }
 
+func (c composed57) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed58 is a Storage that is also Lister, io.Closer, ConditionalWriter, ExpiryReader.
 type composed58 struct {
 	Storage
@@ -586,6 +702,8 @@ type composed58 struct {
 }
 
 func (c composed58) Unwrap() Storage { return c.Storage }
+
+func (c composed58) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed59 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, ExpiryReader.
 type composed59 struct {
@@ -599,6 +717,8 @@ type composed59 struct {
 
 func (c composed59) Unwrap() Storage { return c.Storage }
 
+func (c composed59) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed60 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed60 struct {
 	Storage
@@ -609,6 +729,8 @@ type composed60 struct {
 }
 
 func (c composed60) Unwrap() Storage { return c.Storage }
+
+func (c composed60) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed61 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed61 struct {
@@ -622,6 +744,8 @@ type composed61 struct {
 
 func (c composed61) Unwrap() Storage { return c.Storage }
 
+func (c composed61) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed62 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed62 struct {
 	Storage
@@ -633,6 +757,8 @@ type composed62 struct {
 }
 
 func (c composed62) Unwrap() Storage { return c.Storage }
+
+func (c composed62) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed63 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader.
 type composed63 struct {
@@ -647,6 +773,8 @@ type composed63 struct {
 
 func (c composed63) Unwrap() Storage { return c.Storage }
 
+func (c composed63) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed64 is a Storage that is also Indexer.
 type composed64 struct {
 	Storage
@@ -654,6 +782,8 @@ type composed64 struct {
 }
 
 func (c composed64) Unwrap() Storage { return c.Storage }
+
+func (c composed64) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed65 is a Storage that is also Toucher, Indexer.
 type composed65 struct {
@@ -664,6 +794,8 @@ type composed65 struct {
 
 func (c composed65) Unwrap() Storage { return c.Storage }
 
+func (c composed65) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed66 is a Storage that is also Lister, Indexer.
 type composed66 struct {
 	Storage
@@ -672,6 +804,8 @@ type composed66 struct {
 }
 
 func (c composed66) Unwrap() Storage { return c.Storage }
+
+func (c composed66) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed67 is a Storage that is also Toucher, Lister, Indexer.
 type composed67 struct {
@@ -683,6 +817,8 @@ type composed67 struct {
 
 func (c composed67) Unwrap() Storage { return c.Storage }
 
+func (c composed67) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed68 is a Storage that is also Sweeper, Indexer.
 type composed68 struct {
 	Storage
@@ -691,6 +827,8 @@ type composed68 struct {
 }
 
 func (c composed68) Unwrap() Storage { return c.Storage }
+
+func (c composed68) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed69 is a Storage that is also Toucher, Sweeper, Indexer.
 type composed69 struct {
@@ -702,6 +840,8 @@ type composed69 struct {
 
 func (c composed69) Unwrap() Storage { return c.Storage }
 
+func (c composed69) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed70 is a Storage that is also Lister, Sweeper, Indexer.
 type composed70 struct {
 	Storage
@@ -711,6 +851,8 @@ type composed70 struct {
 }
 
 func (c composed70) Unwrap() Storage { return c.Storage }
+
+func (c composed70) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed71 is a Storage that is also Toucher, Lister, Sweeper, Indexer.
 type composed71 struct {
@@ -723,6 +865,8 @@ type composed71 struct {
 
 func (c composed71) Unwrap() Storage { return c.Storage }
 
+func (c composed71) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed72 is a Storage that is also io.Closer, Indexer.
 type composed72 struct {
 	Storage
@@ -731,6 +875,8 @@ type composed72 struct {
 }
 
 func (c composed72) Unwrap() Storage { return c.Storage }
+
+func (c composed72) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed73 is a Storage that is also Toucher, io.Closer, Indexer.
 type composed73 struct {
@@ -742,6 +888,8 @@ type composed73 struct {
 
 func (c composed73) Unwrap() Storage { return c.Storage }
 
+func (c composed73) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed74 is a Storage that is also Lister, io.Closer, Indexer.
 type composed74 struct {
 	Storage
@@ -751,6 +899,8 @@ type composed74 struct {
 }
 
 func (c composed74) Unwrap() Storage { return c.Storage }
+
+func (c composed74) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed75 is a Storage that is also Toucher, Lister, io.Closer, Indexer.
 type composed75 struct {
@@ -763,6 +913,8 @@ type composed75 struct {
 
 func (c composed75) Unwrap() Storage { return c.Storage }
 
+func (c composed75) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed76 is a Storage that is also Sweeper, io.Closer, Indexer.
 type composed76 struct {
 	Storage
@@ -772,6 +924,8 @@ type composed76 struct {
 }
 
 func (c composed76) Unwrap() Storage { return c.Storage }
+
+func (c composed76) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed77 is a Storage that is also Toucher, Sweeper, io.Closer, Indexer.
 type composed77 struct {
@@ -784,6 +938,8 @@ type composed77 struct {
 
 func (c composed77) Unwrap() Storage { return c.Storage }
 
+func (c composed77) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed78 is a Storage that is also Lister, Sweeper, io.Closer, Indexer.
 type composed78 struct {
 	Storage
@@ -794,6 +950,8 @@ type composed78 struct {
 }
 
 func (c composed78) Unwrap() Storage { return c.Storage }
+
+func (c composed78) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed79 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, Indexer.
 type composed79 struct {
@@ -807,6 +965,8 @@ type composed79 struct {
 
 func (c composed79) Unwrap() Storage { return c.Storage }
 
+func (c composed79) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed80 is a Storage that is also ConditionalWriter, Indexer.
 type composed80 struct {
 	Storage
@@ -815,6 +975,8 @@ type composed80 struct {
 }
 
 func (c composed80) Unwrap() Storage { return c.Storage }
+
+func (c composed80) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed81 is a Storage that is also Toucher, ConditionalWriter, Indexer.
 type composed81 struct {
@@ -826,6 +988,8 @@ type composed81 struct {
 
 func (c composed81) Unwrap() Storage { return c.Storage }
 
+func (c composed81) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed82 is a Storage that is also Lister, ConditionalWriter, Indexer.
 type composed82 struct {
 	Storage
@@ -835,6 +999,8 @@ type composed82 struct {
 }
 
 func (c composed82) Unwrap() Storage { return c.Storage }
+
+func (c composed82) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed83 is a Storage that is also Toucher, Lister, ConditionalWriter, Indexer.
 type composed83 struct {
@@ -847,6 +1013,8 @@ type composed83 struct {
 
 func (c composed83) Unwrap() Storage { return c.Storage }
 
+func (c composed83) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed84 is a Storage that is also Sweeper, ConditionalWriter, Indexer.
 type composed84 struct {
 	Storage
@@ -856,6 +1024,8 @@ type composed84 struct {
 }
 
 func (c composed84) Unwrap() Storage { return c.Storage }
+
+func (c composed84) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed85 is a Storage that is also Toucher, Sweeper, ConditionalWriter, Indexer.
 type composed85 struct {
@@ -868,6 +1038,8 @@ type composed85 struct {
 
 func (c composed85) Unwrap() Storage { return c.Storage }
 
+func (c composed85) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed86 is a Storage that is also Lister, Sweeper, ConditionalWriter, Indexer.
 type composed86 struct {
 	Storage
@@ -878,6 +1050,8 @@ type composed86 struct {
 }
 
 func (c composed86) Unwrap() Storage { return c.Storage }
+
+func (c composed86) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed87 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, Indexer.
 type composed87 struct {
@@ -891,6 +1065,8 @@ type composed87 struct {
 
 func (c composed87) Unwrap() Storage { return c.Storage }
 
+func (c composed87) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed88 is a Storage that is also io.Closer, ConditionalWriter, Indexer.
 type composed88 struct {
 	Storage
@@ -900,6 +1076,8 @@ type composed88 struct {
 }
 
 func (c composed88) Unwrap() Storage { return c.Storage }
+
+func (c composed88) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed89 is a Storage that is also Toucher, io.Closer, ConditionalWriter, Indexer.
 type composed89 struct {
@@ -912,6 +1090,8 @@ type composed89 struct {
 
 func (c composed89) Unwrap() Storage { return c.Storage }
 
+func (c composed89) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed90 is a Storage that is also Lister, io.Closer, ConditionalWriter, Indexer.
 type composed90 struct {
 	Storage
@@ -922,6 +1102,8 @@ type composed90 struct {
 }
 
 func (c composed90) Unwrap() Storage { return c.Storage }
+
+func (c composed90) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed91 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, Indexer.
 type composed91 struct {
@@ -935,6 +1117,8 @@ type composed91 struct {
 
 func (c composed91) Unwrap() Storage { return c.Storage }
 
+func (c composed91) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed92 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, Indexer.
 type composed92 struct {
 	Storage
@@ -945,6 +1129,8 @@ type composed92 struct {
 }
 
 func (c composed92) Unwrap() Storage { return c.Storage }
+
+func (c composed92) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed93 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, Indexer.
 type composed93 struct {
@@ -958,6 +1144,8 @@ type composed93 struct {
 
 func (c composed93) Unwrap() Storage { return c.Storage }
 
+func (c composed93) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed94 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, Indexer.
 type composed94 struct {
 	Storage
@@ -969,6 +1157,8 @@ type composed94 struct {
 }
 
 func (c composed94) Unwrap() Storage { return c.Storage }
+
+func (c composed94) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed95 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, Indexer.
 type composed95 struct {
@@ -983,6 +1173,8 @@ type composed95 struct {
 
 func (c composed95) Unwrap() Storage { return c.Storage }
 
+func (c composed95) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed96 is a Storage that is also ExpiryReader, Indexer.
 type composed96 struct {
 	Storage
@@ -991,6 +1183,8 @@ type composed96 struct {
 }
 
 func (c composed96) Unwrap() Storage { return c.Storage }
+
+func (c composed96) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed97 is a Storage that is also Toucher, ExpiryReader, Indexer.
 type composed97 struct {
@@ -1002,6 +1196,8 @@ type composed97 struct {
 
 func (c composed97) Unwrap() Storage { return c.Storage }
 
+func (c composed97) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed98 is a Storage that is also Lister, ExpiryReader, Indexer.
 type composed98 struct {
 	Storage
@@ -1011,6 +1207,8 @@ type composed98 struct {
 }
 
 func (c composed98) Unwrap() Storage { return c.Storage }
+
+func (c composed98) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed99 is a Storage that is also Toucher, Lister, ExpiryReader, Indexer.
 type composed99 struct {
@@ -1023,6 +1221,8 @@ type composed99 struct {
 
 func (c composed99) Unwrap() Storage { return c.Storage }
 
+func (c composed99) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed100 is a Storage that is also Sweeper, ExpiryReader, Indexer.
 type composed100 struct {
 	Storage
@@ -1032,6 +1232,8 @@ type composed100 struct {
 }
 
 func (c composed100) Unwrap() Storage { return c.Storage }
+
+func (c composed100) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed101 is a Storage that is also Toucher, Sweeper, ExpiryReader, Indexer.
 type composed101 struct {
@@ -1044,6 +1246,8 @@ type composed101 struct {
 
 func (c composed101) Unwrap() Storage { return c.Storage }
 
+func (c composed101) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed102 is a Storage that is also Lister, Sweeper, ExpiryReader, Indexer.
 type composed102 struct {
 	Storage
@@ -1054,6 +1258,8 @@ type composed102 struct {
 }
 
 func (c composed102) Unwrap() Storage { return c.Storage }
+
+func (c composed102) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed103 is a Storage that is also Toucher, Lister, Sweeper, ExpiryReader, Indexer.
 type composed103 struct {
@@ -1067,6 +1273,8 @@ type composed103 struct {
 
 func (c composed103) Unwrap() Storage { return c.Storage }
 
+func (c composed103) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed104 is a Storage that is also io.Closer, ExpiryReader, Indexer.
 type composed104 struct {
 	Storage
@@ -1076,6 +1284,8 @@ type composed104 struct {
 }
 
 func (c composed104) Unwrap() Storage { return c.Storage }
+
+func (c composed104) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed105 is a Storage that is also Toucher, io.Closer, ExpiryReader, Indexer.
 type composed105 struct {
@@ -1088,6 +1298,8 @@ type composed105 struct {
 
 func (c composed105) Unwrap() Storage { return c.Storage }
 
+func (c composed105) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed106 is a Storage that is also Lister, io.Closer, ExpiryReader, Indexer.
 type composed106 struct {
 	Storage
@@ -1098,6 +1310,8 @@ type composed106 struct {
 }
 
 func (c composed106) Unwrap() Storage { return c.Storage }
+
+func (c composed106) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed107 is a Storage that is also Toucher, Lister, io.Closer, ExpiryReader, Indexer.
 type composed107 struct {
@@ -1111,6 +1325,8 @@ type composed107 struct {
 
 func (c composed107) Unwrap() Storage { return c.Storage }
 
+func (c composed107) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed108 is a Storage that is also Sweeper, io.Closer, ExpiryReader, Indexer.
 type composed108 struct {
 	Storage
@@ -1121,6 +1337,8 @@ type composed108 struct {
 }
 
 func (c composed108) Unwrap() Storage { return c.Storage }
+
+func (c composed108) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed109 is a Storage that is also Toucher, Sweeper, io.Closer, ExpiryReader, Indexer.
 type composed109 struct {
@@ -1134,6 +1352,8 @@ type composed109 struct {
 
 func (c composed109) Unwrap() Storage { return c.Storage }
 
+func (c composed109) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed110 is a Storage that is also Lister, Sweeper, io.Closer, ExpiryReader, Indexer.
 type composed110 struct {
 	Storage
@@ -1145,6 +1365,8 @@ type composed110 struct {
 }
 
 func (c composed110) Unwrap() Storage { return c.Storage }
+
+func (c composed110) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
 
 // composed111 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ExpiryReader, Indexer.
 type composed111 struct {
@@ -1159,6 +1381,8 @@ type composed111 struct {
 
 func (c composed111) Unwrap() Storage { return c.Storage }
 
+func (c composed111) parts() (Storage, ConditionalWriter) { return c.Storage, nil }
+
 // composed112 is a Storage that is also ConditionalWriter, ExpiryReader, Indexer.
 type composed112 struct {
 	Storage
@@ -1168,6 +1392,8 @@ type composed112 struct {
 }
 
 func (c composed112) Unwrap() Storage { return c.Storage }
+
+func (c composed112) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed113 is a Storage that is also Toucher, ConditionalWriter, ExpiryReader, Indexer.
 type composed113 struct {
@@ -1180,6 +1406,8 @@ type composed113 struct {
 
 func (c composed113) Unwrap() Storage { return c.Storage }
 
+func (c composed113) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed114 is a Storage that is also Lister, ConditionalWriter, ExpiryReader, Indexer.
 type composed114 struct {
 	Storage
@@ -1190,6 +1418,8 @@ type composed114 struct {
 }
 
 func (c composed114) Unwrap() Storage { return c.Storage }
+
+func (c composed114) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed115 is a Storage that is also Toucher, Lister, ConditionalWriter, ExpiryReader, Indexer.
 type composed115 struct {
@@ -1203,6 +1433,8 @@ type composed115 struct {
 
 func (c composed115) Unwrap() Storage { return c.Storage }
 
+func (c composed115) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed116 is a Storage that is also Sweeper, ConditionalWriter, ExpiryReader, Indexer.
 type composed116 struct {
 	Storage
@@ -1213,6 +1445,8 @@ type composed116 struct {
 }
 
 func (c composed116) Unwrap() Storage { return c.Storage }
+
+func (c composed116) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed117 is a Storage that is also Toucher, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
 type composed117 struct {
@@ -1226,6 +1460,8 @@ type composed117 struct {
 
 func (c composed117) Unwrap() Storage { return c.Storage }
 
+func (c composed117) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed118 is a Storage that is also Lister, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
 type composed118 struct {
 	Storage
@@ -1237,6 +1473,8 @@ type composed118 struct {
 }
 
 func (c composed118) Unwrap() Storage { return c.Storage }
+
+func (c composed118) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed119 is a Storage that is also Toucher, Lister, Sweeper, ConditionalWriter, ExpiryReader, Indexer.
 type composed119 struct {
@@ -1251,6 +1489,8 @@ type composed119 struct {
 
 func (c composed119) Unwrap() Storage { return c.Storage }
 
+func (c composed119) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed120 is a Storage that is also io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed120 struct {
 	Storage
@@ -1261,6 +1501,8 @@ type composed120 struct {
 }
 
 func (c composed120) Unwrap() Storage { return c.Storage }
+
+func (c composed120) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed121 is a Storage that is also Toucher, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed121 struct {
@@ -1274,6 +1516,8 @@ type composed121 struct {
 
 func (c composed121) Unwrap() Storage { return c.Storage }
 
+func (c composed121) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed122 is a Storage that is also Lister, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed122 struct {
 	Storage
@@ -1285,6 +1529,8 @@ type composed122 struct {
 }
 
 func (c composed122) Unwrap() Storage { return c.Storage }
+
+func (c composed122) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed123 is a Storage that is also Toucher, Lister, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed123 struct {
@@ -1299,6 +1545,8 @@ type composed123 struct {
 
 func (c composed123) Unwrap() Storage { return c.Storage }
 
+func (c composed123) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed124 is a Storage that is also Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed124 struct {
 	Storage
@@ -1310,6 +1558,8 @@ type composed124 struct {
 }
 
 func (c composed124) Unwrap() Storage { return c.Storage }
+
+func (c composed124) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed125 is a Storage that is also Toucher, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed125 struct {
@@ -1324,6 +1574,8 @@ type composed125 struct {
 
 func (c composed125) Unwrap() Storage { return c.Storage }
 
+func (c composed125) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
+
 // composed126 is a Storage that is also Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed126 struct {
 	Storage
@@ -1336,6 +1588,8 @@ type composed126 struct {
 }
 
 func (c composed126) Unwrap() Storage { return c.Storage }
+
+func (c composed126) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // composed127 is a Storage that is also Toucher, Lister, Sweeper, io.Closer, ConditionalWriter, ExpiryReader, Indexer.
 type composed127 struct {
@@ -1350,6 +1604,8 @@ type composed127 struct {
 }
 
 func (c composed127) Unwrap() Storage { return c.Storage }
+
+func (c composed127) parts() (Storage, ConditionalWriter) { return c.Storage, c.ConditionalWriter }
 
 // compose returns base with exactly the non-nil capabilities of c.
 func compose(base Storage, c Capabilities) Storage {

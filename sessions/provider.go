@@ -50,6 +50,7 @@ type providerBase struct {
 	vary         string      // the request header responses depend on
 	storage      Storage
 	cond         ConditionalWriter // storage's, when it has one
+	bytes        *adaptedBytes     // what storage adapts, when it is FromBytes's adapter
 	keyPrefix    string            // what the storage keys of this provider hash first
 	indexer      Indexer           // storage's, when the provider has WithIndex
 	indexPrefix  string            // what the index keys of this provider hash first
@@ -168,6 +169,7 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 	p.bound = kind.String() + " " + p.name
 	p.keyPrefix = keyPrefix(kind, p.name)
 	p.cond, _ = c.storage.(ConditionalWriter)
+	p.bytes = bytesUnder(c.storage)
 	if n := len(p.transformers); n > 0 {
 		switch p.transformers[n-1].(type) {
 		case *macTransformer, *encTransformer, *digestTransformer:

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -457,18 +458,14 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 	if !ok {
 		return opened{}, "invalid id", nil
 	}
-	var b strings.Builder
-	err := s.p.storage.Read(ctx, s.server.keyOf(s.p, id), func(r io.Reader) error {
-		_, err := io.Copy(&b, r)
-		return err
-	})
+	data, err := s.server.read(ctx, s, s.server.keyOf(s.p, id))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return opened{}, "unknown or expired id", nil
 	case err != nil:
 		return opened{}, "", err
 	}
-	e, err := DecodeEntry(b.String())
+	e, err := DecodeEntry(data)
 	if err != nil {
 		return opened{}, "malformed entry", nil
 	}
@@ -574,9 +571,64 @@ func (sv *serverSide) stage(s *session) (headerEdit, error) {
 // must not come back. Without one, the write is an unconditional replace,
 // which can do exactly that.
 func (sv *serverSide) write(ctx context.Context, s *session) error {
+	key, expires := sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0)
+	if a := s.p.bytes; a != nil && s.p.indexer == nil {
+		return sv.writeBytes(ctx, s, a, key, expires)
+	}
+	return sv.writeStream(ctx, s, key, expires)
+}
+
+// read returns the content of key.
+func (sv *serverSide) read(ctx context.Context, s *session, key string) (string, error) {
+	if a := s.p.bytes; a != nil {
+		// FromBytes's Read, without its reader and the function that
+		// would copy from it: the one copy is the string.
+		data, err := a.b.load(ctx, key)
+		return string(data), err
+	}
+	var b strings.Builder
+	err := s.p.storage.Read(ctx, key, func(r io.Reader) error {
+		_, err := io.Copy(&b, r)
+		return err
+	})
+	return b.String(), err
+}
+
+// writeBytes is write through FromBytes's adapter, as its Write, Create
+// and Replace would do it, with the content built in a pooled buffer
+// rather than by a function writing to one.
+func (sv *serverSide) writeBytes(ctx context.Context, s *session, a *adaptedBytes, key string, expires time.Time) error {
+	if err := CheckID(key); err != nil {
+		return err
+	}
+	buf := writeBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledWriteBuf {
+			writeBufPool.Put(buf)
+		}
+	}()
+	var head [32]byte
+	buf.Write(appendTimes(head[:0], s.t))
+	buf.WriteString(s.raw)
+	data := buf.Bytes()
+	switch {
+	case a.create == nil:
+		return saveBytes(ctx, a.save, key, data, expires)
+	case sv.stored:
+		err := saveBytes(ctx, a.replace, key, data, expires)
+		if errors.Is(err, ErrNotFound) {
+			return errEnded
+		}
+		return err
+	}
+	return saveBytes(ctx, a.create, key, data, expires)
+}
+
+// writeStream is write through the Storage's streaming methods.
+func (sv *serverSide) writeStream(ctx context.Context, s *session, key string, expires time.Time) error {
 	var head [32]byte
 	entry := appendTimes(head[:0], s.t)
-	key, expires := sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0)
 	content := func(w io.Writer) error {
 		if _, err := w.Write(entry); err != nil {
 			return err

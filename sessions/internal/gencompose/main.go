@@ -39,6 +39,18 @@ var capabilities = []capability{
 	{"Indexer", "Indexer"},
 }
 
+// condBit is the bit of ConditionalWriter, which the composed types also
+// return from their parts method: the middleware looks through Compose to
+// find the storage FromBytes adapts and the conditional writes it adapts.
+var condBit = func() int {
+	for i, c := range capabilities {
+		if c.field == "ConditionalWriter" {
+			return i
+		}
+	}
+	panic("no ConditionalWriter capability")
+}()
+
 // Generate returns the formatted source of compose_gen.go.
 func Generate() ([]byte, error) {
 	var b bytes.Buffer
@@ -56,6 +68,11 @@ func Generate() ([]byte, error) {
 		}
 		b.WriteString("}\n\n")
 		fmt.Fprintf(&b, "func (c composed%02d) Unwrap() Storage { return c.Storage }\n\n", mask)
+		cond := "nil"
+		if mask&(1<<condBit) != 0 {
+			cond = "c.ConditionalWriter"
+		}
+		fmt.Fprintf(&b, "func (c composed%02d) parts() (Storage, ConditionalWriter) { return c.Storage, %s }\n\n", mask, cond)
 	}
 	b.WriteString("// compose returns base with exactly the non-nil capabilities of c.\n")
 	b.WriteString("func compose(base Storage, c Capabilities) Storage {\n\tmask := 0\n")
