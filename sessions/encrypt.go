@@ -92,9 +92,11 @@ func (t *encTransformer) TransformWrite(name, value string) (string, error) {
 	return t.transformWriteParts(name, nil, value), nil
 }
 
-func (t *encTransformer) sealTimes(name string, tm times, value string) (*tfBuffer, []byte) {
+func (*encTransformer) sealedLen(n int) int { return encOverhead + n }
+
+func (t *encTransformer) sealTimes(name string, tm times, value string, room int) (*tfBuffer, []byte) {
 	var head [32]byte
-	return t.seal(name, appendTimes(head[:0], tm), value, 0)
+	return t.seal(name, appendTimes(head[:0], tm), value, room)
 }
 
 // transformWriteParts is TransformWrite of prefix followed by value.

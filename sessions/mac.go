@@ -116,9 +116,11 @@ func (t *macTransformer) TransformWrite(name, value string) (string, error) {
 	return t.transformWriteParts(name, nil, value), nil
 }
 
-func (t *macTransformer) sealTimes(name string, tm times, value string) (*tfBuffer, []byte) {
+func (*macTransformer) sealedLen(n int) int { return n + macTagLen }
+
+func (t *macTransformer) sealTimes(name string, tm times, value string, room int) (*tfBuffer, []byte) {
 	var head [32]byte
-	return t.seal(name, appendTimes(head[:0], tm), value, 0)
+	return t.seal(name, appendTimes(head[:0], tm), value, room)
 }
 
 // transformWriteParts is TransformWrite of prefix followed by value.

@@ -20,12 +20,29 @@ func TestSealTimesIsTransformWriteOfTheJoin(t *testing.T) {
 	var head [32]byte
 	want := string(appendTimes(head[:0], tm)) + "value"
 	for _, tr := range []Transformer{mac, enc} {
-		buf, sealed := tr.(partsSealer).sealTimes("cookie S", tm, "value")
+		buf, sealed := tr.(partsSealer).sealTimes("cookie S", tm, "value", 0)
 		out := tfEncoding.EncodeToString(sealed)
 		tfPutBuffer(buf)
 		got, err := tr.TransformRead("cookie S", out)
 		if err != nil || got != want {
 			t.Errorf("%v: read back %q, %v; want %q", tr, got, err, want)
+		}
+	}
+}
+
+// TestTimesLenIsTheLengthOfTheTimes: encodeTimes sizes the sealed value
+// from timesLen before it writes the times.
+func TestTimesLenIsTheLengthOfTheTimes(t *testing.T) {
+	values := []int64{0, 1, 35, 36, 37, 1295, 1296, -1, -35, -36, -37, 1_700_000_000, 1<<63 - 1, -1 << 63}
+	for p := int64(36); p < 1<<62; p *= 36 {
+		values = append(values, p-1, p, p+1, -p+1, -p, -p-1)
+	}
+	for _, c := range values {
+		for _, u := range values {
+			tm := times{created: c, touched: u}
+			if got, want := timesLen(tm), len(appendTimes(nil, tm)); got != want {
+				t.Fatalf("timesLen(%v) = %d; want %d", tm, got, want)
+			}
 		}
 	}
 }

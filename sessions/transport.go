@@ -198,8 +198,12 @@ func (p *providerBase) checkLen(n int) error {
 type partsSealer interface {
 	// sealTimes returns the bytes whose unpadded base64url is what
 	// TransformWrite returns for the times t followed by value, in a
-	// pooled buffer that the caller returns with tfPutBuffer.
-	sealTimes(name string, t times, value string) (*tfBuffer, []byte)
+	// pooled buffer that the caller returns with tfPutBuffer. The last
+	// room bytes of the buffer are the caller's.
+	sealTimes(name string, t times, value string, room int) (*tfBuffer, []byte)
+	// sealedLen is the length of what sealTimes returns for n bytes of
+	// times and value.
+	sealedLen(n int) int
 }
 
 // sendsLines reports whether encodeTimes returns the whole Set-Cookie
@@ -220,43 +224,30 @@ func (p *providerBase) encodeTimes(t times, v string, maxAge int64) (string, err
 		var head [32]byte
 		return p.encodeWire(string(appendTimes(head[:0], t)) + v)
 	}
-	buf, sealed := p.sealer.sealTimes(p.bound, t, v)
-	defer tfPutBuffer(buf)
-	// Base64url: nothing to escape.
-	n := tfEncoding.EncodedLen(len(sealed))
+	// Base64url, with nothing to escape, of the sealed bytes: the
+	// overhead and the times are fixed-size but for the digits.
+	n := tfEncoding.EncodedLen(p.sealer.sealedLen(timesLen(t) + len(v)))
 	if err := p.checkLen(n); err != nil {
 		return "", err
 	}
-	var b strings.Builder
+	buf, sealed := p.sealer.sealTimes(p.bound, t, v, n)
+	defer tfPutBuffer(buf)
+	text := buf.b[len(buf.b)-n:]
+	tfEncoding.Encode(text, sealed)
 	if p.kind == headerTransport {
-		b.Grow(n)
-		writeBase64(&b, sealed)
-		return b.String(), nil
+		return string(text), nil
 	}
 	var num [24]byte
 	age := p.maxAgeAttr(num[:0], maxAge)
+	var b strings.Builder
 	b.Grow(len(p.name) + 1 + n + len(p.cookieHead) + len(age) + len(p.cookieTail))
 	b.WriteString(p.name)
 	b.WriteByte('=')
-	writeBase64(&b, sealed)
+	b.Write(text)
 	b.WriteString(p.cookieHead)
 	b.Write(age)
 	b.WriteString(p.cookieTail)
 	return b.String(), nil
-}
-
-// writeBase64 writes the unpadded base64url of src to b through a small
-// buffer on the stack: whole groups of 3 bytes encode to whole groups of 4
-// characters, so the pieces join into the encoding of src.
-func writeBase64(b *strings.Builder, src []byte) {
-	var text [64]byte
-	for len(src) > 0 {
-		k := min(len(src), 48)
-		n := tfEncoding.EncodedLen(k)
-		tfEncoding.Encode(text[:n], src[:k])
-		b.Write(text[:n])
-		src = src[k:]
-	}
 }
 
 // maxAgeAttr appends the Max-Age attribute of a cookie that lives maxAge
@@ -423,6 +414,22 @@ func appendTimes(b []byte, t times) []byte {
 	b = append(b, '.')
 	b = appendUnix(b, t.touched)
 	return append(b, '.')
+}
+
+// timesLen is len(appendTimes(nil, t)).
+func timesLen(t times) int { return unixLen(t.created) + 1 + unixLen(t.touched) + 1 }
+
+// unixLen is the length of t in base 36, as appendUnix writes it.
+func unixLen(t int64) int {
+	n := 1
+	if t < 0 {
+		n++
+	}
+	for t >= 36 || t <= -36 {
+		t /= 36
+		n++
+	}
+	return n
 }
 
 // cutUnix parses the base-36 time before the first '.' of s and returns it
