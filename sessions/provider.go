@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/sessions/internal/compact"
 )
 
 // A Provider describes one typed session: its Go type, the cookie or header
@@ -76,7 +78,11 @@ type providerBase struct {
 type provider[T any] struct {
 	providerBase
 	serializer Serializer[T]
-	indexFn    func(T) string // WithIndex, when indexer is set
+	// deserializeInto is the serializer's decoding into a T of the
+	// caller's, when it has one (Compact does): the slot's value is
+	// decoded in place.
+	deserializeInto func(string, *T) error
+	indexFn         func(T) string // WithIndex, when indexer is set
 }
 
 func (p *provider[T]) Name() string        { return p.name }
@@ -204,7 +210,8 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 	p.cookie.Name, p.cookie.Value = name, ""
 	switch s := c.serializer.(type) {
 	case nil:
-		p.serializer = Compact[T]()
+		codec := compact.For[T]()
+		p.serializer, p.deserializeInto = codec, codec.DeserializeInto
 		// The default codec refuses some types (channels, funcs,
 		// interfaces): say so at registration, not on every request.
 		var zero T

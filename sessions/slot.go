@@ -15,7 +15,12 @@ type slot[T any] struct {
 
 func (s *slot[T]) core() *session { return &s.session }
 
+// decode makes data the slot's value. It runs only while the session is
+// unloaded, when the value is the zero T, as decoding in place needs.
 func (s *slot[T]) decode(data string) bool {
+	if into := s.p.deserializeInto; into != nil {
+		return into(data, &s.value) == nil
+	}
 	v, err := s.p.serializer.Deserialize(data)
 	if err != nil {
 		return false

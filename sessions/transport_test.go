@@ -308,6 +308,33 @@ func TestHeaderLinesAreTheRequestsOwn(t *testing.T) {
 	}
 }
 
+// TestARefusedValueLeavesNothingInTheNextOne: of two same-name cookies,
+// the first verifies but does not decode (after some of its fields did),
+// the second is good: the session is the second value, with no field of
+// the first.
+func TestARefusedValueLeavesNothingInTheNextOne(t *testing.T) {
+	m := mustNew(t, sessions.Cookie[Login]("S", sessions.WithUnsigned()))
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.Set(r.Context(), Login{User: "ann"}); err != nil {
+			t.Fatal(err)
+		}
+	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	good := setCookies(rec)["S"].Value
+	i := strings.LastIndex(good, ".")
+	bad := good[:i+1] + "2(Roles[1|:leak|x)"
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Cookie", "S="+bad+"; S="+good)
+	var got Login
+	var err error
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, err = sessions.Get[Login](r.Context())
+	})).ServeHTTP(httptest.NewRecorder(), req)
+	if err != nil || got.User != "ann" || got.Roles != nil {
+		t.Fatalf("Get = %+v, %v; want ann and no roles", got, err)
+	}
+}
+
 func TestTransformersRunInOrderOnWriteAndReverseOnRead(t *testing.T) {
 	var order []string
 	a, b := &tagger{tag: "a", log: &order}, &tagger{tag: "b", log: &order}

@@ -229,32 +229,53 @@ func (c *Codec[T]) Serialize(v T) (string, error) {
 // another kind left zero.
 func (c *Codec[T]) Deserialize(s string) (T, error) { return c.decode(s, false) }
 
+// DeserializeInto is Deserialize into *dst, which must hold the zero T:
+// a caller that keeps the value in memory of its own decodes it there,
+// without the copies in and out of a pooled box. On error *dst is the zero
+// T again.
+func (c *Codec[T]) DeserializeInto(s string, dst *T) error {
+	err := c.decodeInto(s, dst, false)
+	if err != nil {
+		var zero T
+		*dst = zero
+	}
+	return err
+}
+
 // decode is Deserialize; exact also refuses every text that T itself
 // would not write (unknown fields, fields of another kind or range, zero
 // arrays), which is what proves the encoding canonical: a text that
 // decodes exactly encodes back to itself.
 func (c *Codec[T]) decode(s string, exact bool) (T, error) {
 	var v T
+	box := getBox[T](c.root)
+	err := c.decodeInto(s, box, exact)
+	if err == nil {
+		v = *box
+	}
+	putBox(c.root, box)
+	return v, err
+}
+
+// decodeInto decodes s into *dst, which holds the zero T; on error *dst
+// may hold part of the value.
+func (c *Codec[T]) decodeInto(s string, dst *T, exact bool) error {
 	r := c.root
 	if r.err != nil {
-		return v, r.err
+		return r.err
 	}
 	if len(s) == 0 || s[0] != Version {
-		return v, errVersion
+		return errVersion
 	}
 	d := decoder{s: s, pos: 1, exact: exact}
-	box := getBox[T](r)
-	err := d.decode(r.plan, reflect.ValueOf(box).Elem(), 0)
+	err := d.decode(r.plan, reflect.ValueOf(dst).Elem(), 0)
 	if err == nil && d.pos != len(s) {
 		err = d.fail("unexpected bytes after the value")
 	}
-	if err == nil {
-		v = *box
-	} else if err == errMismatch {
+	if err == errMismatch {
 		err = d.rootMismatch()
 	}
-	putBox(r, box)
-	return v, err
+	return err
 }
 
 // getBox returns a zero T of r's type from r's pool, or a new one. A box

@@ -966,3 +966,45 @@ func TestExactDecodeRefusesOtherTypesTexts(t *testing.T) {
 		})
 	}
 }
+
+// TestDeserializeIntoIsDeserializeInPlace: decoding into a value of the
+// caller's gives what Deserialize returns, error for error, and leaves the
+// zero value, not a partial one, when the text fails after some fields.
+func TestDeserializeIntoIsDeserializeInPlace(t *testing.T) {
+	type inner struct{ N int }
+	type session struct {
+		User  string
+		Roles []string
+		In    *inner
+		When  time.Time
+	}
+	c := For[session]()
+	good, err := c.Serialize(session{User: "ann", Roles: []string{"a", "b"}, In: &inner{7}, When: time.Unix(1_700_000_000, 5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		good,
+		good[:len(good)-1],         // truncated after every field
+		good + "x",                 // trailing bytes
+		"2[1|:x|",                  // another kind at the root
+		"1" + good[1:],             // another version
+		"2(Roles[2|:a|:b|User:|)",  // a zero field after others
+		"2(In&(N=7|)Roles[1|:a|x)", // malformed after a pointer
+		"2(User:ann|Roles[1|:a|)",  // keys out of order
+	}
+	for _, text := range texts {
+		want, wantErr := c.Deserialize(text)
+		var got session
+		gotErr := c.DeserializeInto(text, &got)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%q: DeserializeInto error %v; Deserialize's %v", text, gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: DeserializeInto gave %+v; Deserialize %+v", text, got, want)
+		}
+		if gotErr != nil && !reflect.DeepEqual(got, session{}) {
+			t.Fatalf("%q: DeserializeInto left %+v after an error; want the zero value", text, got)
+		}
+	}
+}
