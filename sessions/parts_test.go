@@ -1,6 +1,9 @@
 package sessions
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // TestSealTimesIsTransformWriteOfTheJoin: the middleware's one-pass write
 // of a client-side value's times and value, sealed and then encoded, reads
@@ -42,6 +45,28 @@ func TestTimesLenIsTheLengthOfTheTimes(t *testing.T) {
 			tm := times{created: c, touched: u}
 			if got, want := timesLen(tm), len(appendTimes(nil, tm)); got != want {
 				t.Fatalf("timesLen(%v) = %d; want %d", tm, got, want)
+			}
+		}
+	}
+}
+
+// TestAppendUnixIsBase36: the times a session carries are written as
+// strconv writes base 36, which parseUnix reads back.
+func TestAppendUnixIsBase36(t *testing.T) {
+	values := []int64{0, 1, 35, 36, 1_700_000_000, 1<<63 - 1, -1, -36, -1 << 63}
+	for p := int64(36); p < 1<<62; p *= 36 {
+		values = append(values, p-1, p, p+1)
+	}
+	for v := int64(1); v > 0; v = v*7 + 3 {
+		values = append(values, v)
+	}
+	for _, v := range values {
+		if got, want := string(appendUnix(nil, v)), strconv.FormatInt(v, 36); got != want {
+			t.Fatalf("appendUnix(%d) = %q; want %q", v, got, want)
+		}
+		if v >= 0 && unixLen(v) <= 12 { // parseUnix's bound, far past the year 9999
+			if back, ok := parseUnix(string(appendUnix(nil, v))); !ok || back != v {
+				t.Fatalf("parseUnix(appendUnix(%d)) = %d, %v", v, back, ok)
 			}
 		}
 	}

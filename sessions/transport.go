@@ -407,7 +407,27 @@ func keepFromSharedCaches(st *requestState, h http.Header) {
 // seconds.
 type times struct{ created, touched int64 }
 
-func appendUnix(b []byte, t int64) []byte { return strconv.AppendInt(b, t, 36) }
+// appendUnix appends t in base 36, as strconv.AppendInt(b, t, 36) does,
+// which a session's times take twice per write. A constant base lets the
+// compiler divide by multiplying; strconv's variable base divides.
+func appendUnix(b []byte, t int64) []byte {
+	if t < 0 {
+		return strconv.AppendInt(b, t, 36) // never a session's time
+	}
+	var digits [13]byte // 36^13 > 2^63
+	i := len(digits)
+	u := uint64(t)
+	for u >= 36 {
+		i--
+		digits[i] = base36[u%36]
+		u /= 36
+	}
+	i--
+	digits[i] = base36[u]
+	return append(b, digits[i:]...)
+}
+
+const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 func appendTimes(b []byte, t times) []byte {
 	b = appendUnix(b, t.created)
@@ -425,9 +445,15 @@ func unixLen(t int64) int {
 	if t < 0 {
 		n++
 	}
-	for t >= 36 || t <= -36 {
-		t /= 36
+	u := uint64(t)
+	if t < 0 {
+		u = -u
+	}
+	for p := uint64(36); u >= p; p *= 36 {
 		n++
+		if p > (1<<64-1)/36 {
+			break // 36^13 overflows; no uint64 reaches it
+		}
 	}
 	return n
 }
