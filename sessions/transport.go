@@ -224,8 +224,9 @@ func (p *providerBase) encodeTimes(t times, v string, maxAge int64) (string, err
 		var head [32]byte
 		return p.encodeWire(string(appendTimes(head[:0], t)) + v)
 	}
-	// Base64url, with nothing to escape, of the sealed bytes: the
-	// overhead and the times are fixed-size but for the digits.
+	// The text is the base64url of the sealed bytes, with nothing to
+	// escape; its length is known before sealing (the sealer's overhead
+	// is fixed), so the sealer leaves room for it in its buffer.
 	n := tfEncoding.EncodedLen(p.sealer.sealedLen(timesLen(t) + len(v)))
 	if err := p.checkLen(n); err != nil {
 		return "", err
@@ -452,7 +453,7 @@ func unixLen(t int64) int {
 	for p := uint64(36); u >= p; p *= 36 {
 		n++
 		if p > (1<<64-1)/36 {
-			break // 36^13 overflows; no uint64 reaches it
+			break // the next power, 36^13, is past every uint64
 		}
 	}
 	return n
