@@ -77,10 +77,11 @@ const live = `(expires_at IS NULL OR expires_at > now())`
 // (for the default table name):
 //
 //	CREATE TABLE IF NOT EXISTS "sessionkit_sessions" (
-//		id         text COLLATE "C" PRIMARY KEY,
+//		id         text COLLATE "C" NOT NULL,
 //		data       bytea NOT NULL,
 //		expires_at timestamptz NULL,
-//		index_key  text COLLATE "C" NULL
+//		index_key  text COLLATE "C" NULL,
+//		PRIMARY KEY (id) INCLUDE (expires_at)
 //	);
 //	ALTER TABLE "sessionkit_sessions"
 //		ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL;
@@ -239,10 +240,11 @@ func (s *Store) schemaSQL() []string { return schemaStatements(s.table, s.index,
 func schemaStatements(table, index, keyIndex string) []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS ` + table + ` (
-	id         text COLLATE "C" PRIMARY KEY,
+	id         text COLLATE "C" NOT NULL,
 	data       bytea NOT NULL,
 	expires_at timestamptz NULL,
-	index_key  text COLLATE "C" NULL
+	index_key  text COLLATE "C" NULL,
+	PRIMARY KEY (id) INCLUDE (expires_at)
 )`,
 		`ALTER TABLE ` + table + ` ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL`,
 		`CREATE INDEX IF NOT EXISTS ` + index + ` ON ` + table + ` (expires_at)`,
