@@ -41,7 +41,7 @@ type Store struct {
 	seed   maphash.Seed
 	opts   options
 	closed atomic.Bool
-	stop   chan struct{} // closed by Close to stop the sweeper; nil without one
+	stop   context.CancelFunc // called by Close to stop the sweeper; nil without one
 	done   chan struct{} // closed by the sweeper when it has stopped
 	once   sync.Once     // guards Close
 
@@ -76,12 +76,13 @@ func New(opts ...Option) *Store {
 		s.index[i].m = make(map[string]map[string]struct{})
 	}
 	if o.sweepInterval > 0 {
-		// The channels are made here, not in the goroutine: a Close that
+		// The stop and done are made here, not in the goroutine: a Close that
 		// runs before the goroutine is scheduled must still find them (the
 		// race alexedwards/scs had).
-		s.stop = make(chan struct{})
+		ctx, stop := context.WithCancel(context.Background())
+		s.stop = stop
 		s.done = make(chan struct{})
-		go s.sweepLoop(o.sweepInterval)
+		go s.sweepLoop(ctx, o.sweepInterval)
 	}
 	return s
 }
@@ -431,24 +432,15 @@ func (s *Store) sweepSome(sh *shard, now int64) (int, bool) {
 // as measured, or a stand-in).
 var sweptBatch func(sh *shard, busy time.Duration) time.Duration
 
-// sweepLoop runs DeleteExpired every interval until Close, which ends a
-// sweep under way at its next batch.
-func (s *Store) sweepLoop(every time.Duration) {
+// sweepLoop runs DeleteExpired every interval until ctx, which Close
+// cancels, is done; that also ends a sweep under way at its next batch.
+func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
 	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 			// Its only errors are Close's and the cancellation that
@@ -468,7 +460,7 @@ func (s *Store) Close() error {
 		first = true
 		s.closed.Store(true)
 		if s.stop != nil {
-			close(s.stop)
+			s.stop()
 			<-s.done
 		}
 		for i := range s.shards {
