@@ -42,8 +42,8 @@ type Store struct {
 	opts   options
 	closed atomic.Bool
 	stop   context.CancelFunc // called by Close to stop the sweeper; nil without one
-	done   chan struct{} // closed by the sweeper when it has stopped
-	once   sync.Once     // guards Close
+	done   chan struct{}      // closed by the sweeper when it has stopped
+	once   sync.Once          // guards Close
 
 	_ [64]byte
 
