@@ -27,7 +27,7 @@ const (
 
 	// DefaultSweepBatch is how many expired entries one write transaction
 	// of DeleteExpired removes at most when [WithSweepBatch] is not given.
-	DefaultSweepBatch = 1000
+	DefaultSweepBatch = 100
 )
 
 // Option configures a Store. Options are passed to [Open] or [New] and
@@ -116,9 +116,10 @@ func WithSweepInterval(d time.Duration) Option {
 
 // WithSweepBatch sets the largest number of expired entries that one write
 // transaction of DeleteExpired removes. The default is [DefaultSweepBatch]
-// (1000). bbolt has a single writer, so a smaller batch lets session writes
+// (100). bbolt has a single writer, so a smaller batch lets session writes
 // in between sooner during a large sweep, at the cost of more commits (and
-// fsyncs) per sweep. A value below 1 makes [Open] and [New] return an error.
+// fsyncs) per sweep; DeleteExpired rests after each batch for three times
+// as long as its transaction took. A value below 1 makes [Open] and [New] return an error.
 func WithSweepBatch(n int) Option {
 	return func(o *options) { o.sweepBatch = n }
 }

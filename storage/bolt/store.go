@@ -77,8 +77,12 @@ type Store struct {
 	sweepDone chan struct{} // closed when the background sweeper returns
 
 	// onSweepTx, when set by a test, is called after every write
-	// transaction of DeleteExpired with the number of entries it removed.
-	onSweepTx func(removed int)
+	// transaction of DeleteExpired with the number of entries it removed
+	// and how long the transaction took.
+	onSweepTx func(removed int, busy time.Duration)
+	// sweepBusy, when set by a test, replaces the length of a sweep's
+	// write transaction that its rest is based on.
+	sweepBusy func(time.Duration) time.Duration
 }
 
 // Open opens the bbolt database file at path, creating it with the mode of

@@ -69,7 +69,7 @@ func TestDeleteExpiredRemovesInBoundedBatches(t *testing.T) {
 	const expiredN, liveN, batch = 5000, 100, 100
 	s := openTemp(t, WithSweepInterval(0), WithSweepBatch(batch))
 	var perTx []int
-	s.onSweepTx = func(removed int) { perTx = append(perTx, removed) }
+	s.onSweepTx = func(removed int, _ time.Duration) { perTx = append(perTx, removed) }
 
 	// Every 51st key is live, so that the batches meet both kinds.
 	var expiredIDs, liveIDs []string
@@ -119,6 +119,62 @@ func TestDeleteExpiredRemovesInBoundedBatches(t *testing.T) {
 	}
 	if sum != n {
 		t.Errorf("transactions removed %d in total, DeleteExpired reported %d", sum, n)
+	}
+}
+
+// TestDeleteExpiredRestsAfterEachBatch checks the pacing that keeps a large
+// sweep from holding bbolt's single writer back to back: after every write
+// transaction but the last, DeleteExpired waits three times as long as the
+// transaction took. A sleep never ends early, so the sweep's length is at
+// least that sum whatever the machine's speed.
+func TestDeleteExpiredRestsAfterEachBatch(t *testing.T) {
+	const expiredN, batch = 1000, 50
+	s := openTemp(t, WithSweepInterval(0), WithSweepBatch(batch))
+	var busy []time.Duration
+	s.onSweepTx = func(_ int, d time.Duration) { busy = append(busy, d) }
+	ids := make([]string, expiredN)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("s%05d", i)
+	}
+	rawPut(t, s, time.Now().Add(-time.Minute), []byte("old"), ids...)
+
+	t0 := time.Now()
+	n, err := s.DeleteExpired(context.Background())
+	elapsed := time.Since(t0)
+	if err != nil || n != expiredN {
+		t.Fatalf("DeleteExpired = %d, %v; want %d, nil", n, err, expiredN)
+	}
+	if len(busy) < expiredN/batch {
+		t.Fatalf("%d write transactions, want at least %d", len(busy), expiredN/batch)
+	}
+	var rested time.Duration
+	for _, d := range busy[:len(busy)-1] { // the last may end the walk without a rest
+		rested += sweepRestFactor * d
+	}
+	if elapsed < rested {
+		t.Errorf("the sweep took %v, less than the %v of rests its %d batches owe", elapsed, rested, len(busy))
+	}
+}
+
+// TestDeleteExpiredStopsRestingWhenCancelled checks that a rest ends with
+// ctx: a sweep cancelled between batches returns ctx's error and what it
+// removed, instead of finishing its wait.
+func TestDeleteExpiredStopsRestingWhenCancelled(t *testing.T) {
+	const batch = 10
+	s := openTemp(t, WithSweepInterval(0), WithSweepBatch(batch))
+	ids := make([]string, 10*batch)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("s%05d", i)
+	}
+	rawPut(t, s, time.Now().Add(-time.Minute), []byte("old"), ids...)
+	ctx, cancel := context.WithCancel(context.Background())
+	// The first batch cancels and pretends to have held the writer for an
+	// hour: only the cancellation can end the rest that follows.
+	s.onSweepTx = func(int, time.Duration) { cancel() }
+	s.sweepBusy = func(time.Duration) time.Duration { return time.Hour }
+	n, err := s.DeleteExpired(ctx)
+	if !errors.Is(err, context.Canceled) || n != batch {
+		t.Fatalf("DeleteExpired = %d, %v; want %d, context.Canceled", n, err, batch)
 	}
 }
 

@@ -43,6 +43,9 @@ type Store struct {
 	// sweeper is disabled), so Close never races the goroutine's start.
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
+	// sweepBusy, when set by a test, replaces the length of a sweep's
+	// chunk that its rest is based on.
+	sweepBusy func(time.Duration) time.Duration
 }
 
 var (

@@ -76,10 +76,11 @@ func ExampleTableSQL() {
 	fmt.Print(ddl)
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "app"."sessions" (
-	// 	id         text COLLATE "C" PRIMARY KEY,
+	// 	id         text COLLATE "C" NOT NULL,
 	// 	data       bytea NOT NULL,
 	// 	expires_at timestamptz NULL,
-	// 	index_key  text COLLATE "C" NULL
+	// 	index_key  text COLLATE "C" NULL,
+	// 	PRIMARY KEY (id) INCLUDE (expires_at)
 	// );
 	// ALTER TABLE "app"."sessions" ADD COLUMN IF NOT EXISTS index_key text COLLATE "C" NULL;
 	// CREATE INDEX IF NOT EXISTS "sessions_expires_at_idx" ON "app"."sessions" (expires_at);

@@ -439,3 +439,56 @@ func TestOptionsPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepRestsAfterEachFullBatch checks the pacing that keeps a large
+// sweep from taking the server back to back: after every full batch the
+// sweep waits three times as long as the batch took, and it stops at the
+// first batch that deletes fewer rows than its size. A sleep never ends
+// early, so the bound holds whatever the machine's speed.
+func TestSweepRestsAfterEachFullBatch(t *testing.T) {
+	const size, full = 100, 5
+	var owed time.Duration // the full batches' rests
+	calls := 0
+	t0 := time.Now()
+	total, err := sweepPaced(context.Background(), size, func(context.Context) (int, error) {
+		calls++
+		time.Sleep(2 * time.Millisecond) // a statement's work
+		if calls <= full {
+			// Its length as the sweep sees it is at least the sleep.
+			owed += sweepRestFactor * 2 * time.Millisecond
+			return size, nil
+		}
+		return size / 2, nil
+	})
+	elapsed := time.Since(t0)
+	if err != nil || total != full*size+size/2 || calls != full+1 {
+		t.Fatalf("sweepPaced = %d, %v after %d batches; want %d, nil after %d", total, err, calls, full*size+size/2, full+1)
+	}
+	if elapsed < owed {
+		t.Errorf("the sweep took %v; want at least the %v its %d full batches owe in rests", elapsed, owed, full)
+	}
+}
+
+// TestSweepStopsRestingWhenCancelled checks that a rest ends with ctx: the
+// sweep returns what it deleted and an error wrapping ctx's, instead of
+// finishing its wait.
+func TestSweepStopsRestingWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var total int
+	var err error
+	go func() {
+		defer close(done)
+		total, err = sweepPaced(ctx, 10, func(context.Context) (int, error) {
+			// Always full, and blind to ctx: only the rests'
+			// watch of ctx can end the sweep.
+			time.Sleep(time.Millisecond)
+			return 10, nil
+		})
+	}()
+	time.AfterFunc(20*time.Millisecond, cancel)
+	<-done
+	if !errors.Is(err, context.Canceled) || total < 10 {
+		t.Fatalf("sweepPaced = %d, %v; want at least 10, context.Canceled", total, err)
+	}
+}

@@ -45,6 +45,14 @@ type HTTPResult struct {
 	// OverheadNs and OverheadAllocs are the library's figures minus the
 	// bare handler's: what the library adds to a request.
 	OverheadNs, OverheadAllocs float64
+	// AboveFloorNs is, on a scenario with a FloorLibrary contender, what
+	// the library adds above that floor timed request by request: the
+	// floor and the library serve a request each, in turn, and this is
+	// the median of the library's time minus the floor's. A burst of load
+	// lands on one request of a pair and hardly moves the median, where
+	// it moves the difference of two rounds taken at different moments.
+	// 0 for the floor itself and on scenarios without one.
+	AboveFloorNs float64 `json:",omitempty"`
 	// ServerCommands lists the commands a request sends to the server, on
 	// the Redis scenario ("GET 1, SET 1"), from the server's command
 	// statistics; "" elsewhere or when they could not be read.
@@ -126,6 +134,12 @@ func RunHTTP(ctx context.Context, env Env, opts HTTPOptions, progress func(strin
 			}
 		}
 	}
+	var floors = make(map[string]*httpContender)
+	for _, c := range live {
+		if c.floor {
+			floors[c.Scenario] = c
+		}
+	}
 	for i, c := range live {
 		res := HTTPResult{Scenario: c.Scenario, Library: c.Library, Note: c.Note, ServerCommands: commands[c]}
 		if c.misses.Load() > 0 || c.failures.Load() > 0 {
@@ -140,6 +154,9 @@ func RunHTTP(ctx context.Context, env Env, opts HTTPOptions, progress func(strin
 		res.NsPerOp, res.BareNsPerOp = slices.Min(s.lib), slices.Min(s.bare)
 		res.AllocsPerOp, res.BareAllocsPerOp = median(s.libAllocs), median(s.bareAllocs)
 		res.OverheadNs, res.OverheadAllocs = res.NsPerOp-res.BareNsPerOp, res.AllocsPerOp-res.BareAllocsPerOp
+		if f := floors[c.Scenario]; f != nil && f != c {
+			res.AboveFloorNs = float64(pairedAboveFloor(ctx, f, c, time.Duration(opts.Rounds)*opts.Duration))
+		}
 		rep.Results = append(rep.Results, res)
 	}
 	rep.Targets = judgeTargets(rep.Results, rep.Skipped)

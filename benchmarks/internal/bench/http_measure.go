@@ -105,6 +105,47 @@ func measureHandler(ctx context.Context, h http.Handler, tmpl *http.Request, d t
 	return float64(elapsed.Nanoseconds()) / float64(ops), float64(after.Mallocs-before.Mallocs) / float64(ops)
 }
 
+// pairedAboveFloor serves requests through floor and c in turn, one each,
+// for about d, the pair's order alternating, and returns the median over
+// the pairs of c's time minus floor's.
+func pairedAboveFloor(ctx context.Context, floor, c *httpContender, d time.Duration) time.Duration {
+	w := newDiscardWriter()
+	timed := func(h *httpContender) time.Duration {
+		start := time.Now()
+		serve(h.handler, h.request, w)
+		return time.Since(start)
+	}
+	for range 64 { // warm up, as measureHandler does
+		timed(floor)
+		timed(c)
+	}
+	var diffs []time.Duration
+	deadline := time.Now().Add(d)
+	for i := 0; len(diffs) < 100 || time.Now().Before(deadline); i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		var f, l time.Duration
+		if i%2 == 0 {
+			f, l = timed(floor), timed(c)
+		} else {
+			l, f = timed(c), timed(floor)
+		}
+		diffs = append(diffs, l-f)
+	}
+	return medianDuration(diffs)
+}
+
+// medianDuration returns the median of ds (the upper middle one for an
+// even count), or 0 for none. ds is sorted in place.
+func medianDuration(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
 // median returns the median of xs (the mean of the two middle values for
 // an even count), or 0 for none. xs is not modified.
 func median(xs []float64) float64 {

@@ -54,6 +54,12 @@ func (h *HTTPReport) writeMarkdown(p *mdWriter) {
 				t.Scenario, FloorLibrary, FormatDuration(time.Duration(t.Floor)),
 				FormatDuration(time.Duration(max(t.Sessionkit-t.Floor, 0))), t.Peer,
 				FormatDuration(time.Duration(t.PeerOverhead-t.Floor)), t.FractionBeyondFloor)
+			if t.SessionkitAboveFloor != 0 || t.PeerAboveFloor != 0 {
+				p.f("- %s, timed request by request against the floor (the median of each request's time minus "+
+					"the floor request's beside it, which a burst of load hardly moves): sessionkit adds %s above "+
+					"the floor and %s %s.\n", t.Scenario, FormatDuration(time.Duration(t.SessionkitAboveFloor)),
+					t.Peer, FormatDuration(time.Duration(t.PeerAboveFloor)))
+			}
 		}
 	}
 	p.f("\n")

@@ -31,6 +31,10 @@ type HTTPTarget struct {
 	// FractionBeyondFloor the fraction of the overheads above it: for
 	// information, the target is judged on Fraction.
 	Floor, FractionBeyondFloor float64 `json:",omitempty"`
+	// SessionkitAboveFloor and PeerAboveFloor are sessionkit's and the
+	// peer's HTTPResult.AboveFloorNs: what each adds above the floor,
+	// timed request by request against it. For information.
+	SessionkitAboveFloor, PeerAboveFloor float64 `json:",omitempty"`
 }
 
 // judgeTargets fills in HTTPTargets from results.
@@ -73,6 +77,7 @@ func judgeTargets(results []HTTPResult, skipped []Skipped) []HTTPTarget {
 			t.Fraction, t.Met = f, f <= t.MaxFraction
 			if fl, ok := find(t.Scenario, FloorLibrary); ok && fl.Err == "" {
 				t.Floor = fl.OverheadNs
+				t.SessionkitAboveFloor, t.PeerAboveFloor = sk.AboveFloorNs, peer.AboveFloorNs
 				if r, ok := Ratio(max(sk.OverheadNs-fl.OverheadNs, 0), peer.OverheadNs-fl.OverheadNs); ok {
 					t.FractionBeyondFloor = r
 				}

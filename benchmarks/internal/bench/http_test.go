@@ -109,12 +109,23 @@ func TestJudgeTargets(t *testing.T) {
 		t.Errorf("Redis: %+v; want not judged, naming the peer's failure", r)
 	}
 
-	// The floor: above 100µs of round trips, 20µs against 60µs.
-	results[5] = HTTPResult{Scenario: ScenarioRedis, Library: "scs", OverheadNs: 160_000}
+	// The floor: above 100µs of round trips, 20µs against 60µs; timed
+	// request by request against it, 10µs against 50µs.
+	results[4].AboveFloorNs = 10_000
+	results[5] = HTTPResult{Scenario: ScenarioRedis, Library: "scs", OverheadNs: 160_000, AboveFloorNs: 50_000}
 	for _, tg := range judgeTargets(results, nil) {
 		if tg.Scenario == ScenarioRedis {
 			if tg.Met || tg.Floor != 100_000 || tg.FractionBeyondFloor != 20.0/60 {
 				t.Errorf("Redis with a floor: %+v; want missed (0.75), floor 100µs, 1/3 beyond it", tg)
+			}
+			if tg.SessionkitAboveFloor != 10_000 || tg.PeerAboveFloor != 50_000 {
+				t.Errorf("Redis with a floor: paired %v and %v above it, want 10µs and 50µs", tg.SessionkitAboveFloor, tg.PeerAboveFloor)
+			}
+			var md strings.Builder
+			(&HTTPReport{Targets: []HTTPTarget{tg}}).writeMarkdown(&mdWriter{w: &md})
+			if !strings.Contains(md.String(), "timed request by request against the floor") ||
+				!strings.Contains(md.String(), "sessionkit adds 10.0µs above the floor and scs 50.0µs") {
+				t.Errorf("the report does not show the paired figures:\n%s", md.String())
 			}
 		}
 	}
