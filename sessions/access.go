@@ -71,7 +71,7 @@ func Clear[T any](ctx context.Context) error {
 		return err
 	}
 	defer s.st.mu.Unlock()
-	if s.st.phase != open {
+	if s.st.phase != phaseOpen {
 		return ErrTooLate
 	}
 	s.forgetSession()
@@ -122,7 +122,7 @@ func Renew[T any](ctx context.Context) error {
 		return err
 	}
 	defer s.st.mu.Unlock()
-	if s.st.phase != open {
+	if s.st.phase != phaseOpen {
 		return ErrTooLate
 	}
 	return s.renew(ctx)
@@ -243,7 +243,7 @@ func (s *slot[T]) invalidateKey(ctx context.Context, key string, current func() 
 	if err := s.p.storage.Invalidate(ctx, key); err != nil {
 		return fmt.Errorf("sessions: invalidate %s %q: %w", s.p.kind, s.p.name, err)
 	}
-	if s.st.phase == open && current() {
+	if s.st.phase == phaseOpen && current() {
 		s.forgetSession()
 		var zero T
 		s.value = zero
@@ -253,7 +253,7 @@ func (s *slot[T]) invalidateKey(ctx context.Context, key string, current func() 
 
 // carriesKey reports whether the session's current id, or an id the
 // request carries for it, is stored under key.
-func (s *session) carriesKey(key string) bool {
+func (s *sessionState) carriesKey(key string) bool {
 	if s.server.id != "" && s.server.keyOf(s.p, s.server.id) == key {
 		return true
 	}
@@ -269,7 +269,7 @@ func (s *session) carriesKey(key string) bool {
 }
 
 // carriesID reports whether the request carries id for this session.
-func (s *session) carriesID(id string) bool {
+func (s *sessionState) carriesID(id string) bool {
 	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
 		if v, reason := s.p.decodeWire(raw); reason == "" {

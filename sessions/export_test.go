@@ -12,6 +12,6 @@ func StorageKey(kind, name, id string) string {
 	if kind == "header" {
 		k = headerTransport
 	}
-	p := providerBase{keyPrefix: keyPrefix(k, name)}
+	p := providerBase{keyPrefix: storageKeyPrefix(k, name)}
 	return p.key(id)
 }

@@ -1,16 +1,9 @@
 package sessions
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
-	"slices"
-	"strings"
-	"time"
 )
 
 // WithIndex files every session of the provider under an index key made
@@ -97,7 +90,7 @@ func (p *provider[T]) setIndex(c config) error {
 	if ix == nil {
 		return fmt.Errorf("WithIndex: the storage %s lacks sessions.Indexer, the capability that files a user's sessions and lists them", storageName(c.storage))
 	}
-	p.indexFn, p.indexer, p.indexPrefix, p.maxSessions = key, ix, indexPrefix(p.kind, p.name), c.maxSessions
+	p.indexFn, p.indexer, p.indexPrefix, p.maxSessions = key, ix, indexKeyPrefix(p.kind, p.name), c.maxSessions
 	return nil
 }
 
@@ -118,105 +111,6 @@ func storageName(s Storage) string {
 	return name
 }
 
-// indexKey returns the index key of the slot's current value.
-func (s *slot[T]) indexKey() string { return s.p.indexKey(s.p.indexFn(s.value)) }
-
-// IndexKeyOf returns the index key under which m files the server-side
-// sessions of type T whose [WithIndex] function returns index: for tools
-// and tests that read an [Indexer] directly (handlers use [List] and the
-// functions beside it, which hash index themselves). The empty index gives
-// "", which files under no index key. It returns an error wrapping
-// [ErrNotRegistered] when m has no provider of T, and an error when the
-// provider has no WithIndex.
-func IndexKeyOf[T any](m *Manager, index string) (string, error) {
-	i := m.find(typeOf[T]())
-	if i < 0 {
-		return "", fmt.Errorf("%w: %v", ErrNotRegistered, typeOf[T]())
-	}
-	p := m.providers[i].base()
-	if p.indexer == nil {
-		return "", errNoIndex(p)
-	}
-	return p.indexKey(index), nil
-}
-
 func errNoIndex(p *providerBase) error {
 	return fmt.Errorf("sessions: %s %q has no index: register it with WithIndex", p.kind, p.name)
-}
-
-// writeIndexed is write for a provider with WithIndex: a new id is created
-// under the value's index key, a stored one is replaced with it (moving it
-// when the key changed), and either way the filing travels with the write.
-// It notes when the session joined an index key, for WithMaxSessions.
-func (sv *serverSide) writeIndexed(ctx context.Context, s *session, key string, expires time.Time, content func(io.Writer) error) error {
-	ix := s.p.indexer
-	if sv.stored {
-		err := ix.ReplaceIndexed(ctx, key, sv.index, expires, content)
-		if errors.Is(err, ErrNotFound) {
-			return errEnded
-		}
-		// A slide keeps the value and so its index key; only a change can
-		// move the session.
-		if err == nil && s.p.maxSessions > 0 && s.change == write && sv.index != "" && sv.index != sv.fromIndex {
-			sv.joined = true
-		}
-		return err
-	}
-	err := ix.CreateIndexed(ctx, key, sv.index, expires, content)
-	if err == nil && s.p.maxSessions > 0 && sv.index != "" {
-		sv.joined = true
-	}
-	return err
-}
-
-// enforceCap ends the oldest sessions of the index key the session joined
-// beyond WithMaxSessions, itself excepted. It runs in the commit's finish
-// step, after every provider's writes succeeded; failures are logged, not
-// returned: the session itself is written.
-func (sv *serverSide) enforceCap(ctx context.Context, s *session) {
-	type other struct {
-		key     string
-		created int64
-	}
-	own := sv.keyOf(s.p, sv.id)
-	var others []other
-	// The listing is collected first and acted on after: a storage need
-	// not accept calls from inside its own ReadIndex.
-	err := s.p.indexer.ReadIndex(ctx, sv.index, func(key string, _ time.Time, r io.Reader) error {
-		if key == own {
-			return nil
-		}
-		// The creation time leads the entry: "<created>.<lastseen>.".
-		var head [16]byte
-		n, err := io.ReadFull(r, head[:])
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return err
-		}
-		if created, _, ok := cutUnix(string(head[:n])); ok {
-			others = append(others, other{key, created})
-		}
-		return nil
-	})
-	if err != nil {
-		s.capFailed(err)
-		return
-	}
-	excess := len(others) + 1 - s.p.maxSessions
-	if excess <= 0 {
-		return
-	}
-	slices.SortFunc(others, func(a, b other) int {
-		return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.key, b.key))
-	})
-	for _, o := range others[:excess] {
-		if err := s.p.storage.Invalidate(ctx, o.key); err != nil {
-			s.capFailed(err)
-			return
-		}
-	}
-}
-
-func (s *session) capFailed(err error) {
-	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelError, "sessions: ending the sessions over WithMaxSessions failed; the request's own session is written",
-		slog.String("session", s.p.name), slog.Any("error", err))
 }

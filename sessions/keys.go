@@ -9,10 +9,10 @@ import (
 // equal a hash made for another purpose.
 const keyDomain = "sessionkit/storage-key/v1\x00"
 
-// keyPrefix is what every key of provider p hashes before the id: the
+// storageKeyPrefix is what every key of provider p hashes before the id: the
 // transport and the name, so that a cookie and a header session of one
 // name, or two providers sharing a storage, never share a key.
-func keyPrefix(kind transportKind, name string) string {
+func storageKeyPrefix(kind transportKind, name string) string {
 	return keyDomain + kind.String() + "\x00" + name + "\x00"
 }
 
@@ -40,10 +40,10 @@ const keyLen = (sha256.Size*8 + 5) / 6
 // equals a storage key, nor a hash made for another purpose.
 const indexDomain = "sessionkit/index-key/v1\x00"
 
-// indexPrefix is what every index key of a provider hashes before the
+// indexKeyPrefix is what every index key of a provider hashes before the
 // application's key: the transport and the name, as for storage keys, so
 // that two providers indexing by the same user id never share an index key.
-func indexPrefix(kind transportKind, name string) string {
+func indexKeyPrefix(kind transportKind, name string) string {
 	return indexDomain + kind.String() + "\x00" + name + "\x00"
 }
 

@@ -228,7 +228,7 @@ func (s *slot[T]) endIndexed(ctx context.Context, ik string, others bool) (int, 
 		n++
 		current = current || mine
 	}
-	if current && s.st.phase == open {
+	if current && s.st.phase == phaseOpen {
 		s.forgetSession()
 		var zero T
 		s.value = zero
@@ -291,7 +291,7 @@ func (s *slot[T]) readIndex(ctx context.Context, ik string, each func(filed[T]))
 	return nil
 }
 
-func (s *session) listDebug(ctx context.Context, reason string) {
+func (s *sessionState) listDebug(ctx context.Context, reason string) {
 	s.p.log().LogAttrs(ctx, slog.LevelDebug, "sessions: skipping a listed session",
 		slog.String("session", s.p.name), slog.String("reason", reason))
 }
@@ -300,7 +300,7 @@ func (s *session) listDebug(ctx context.Context, reason string) {
 // current id's, and those of the ids the request carries, among them the
 // one a Renew in this request replaces (stored until the commit ends it)
 // and one a Clear in this request has not yet removed from the storage.
-func (s *session) ownKeys() []string {
+func (s *sessionState) ownKeys() []string {
 	var own []string
 	sv := s.server
 	if sv.id != "" {
@@ -315,4 +315,23 @@ func (s *session) ownKeys() []string {
 		}
 	}
 	return own
+}
+
+// IndexKeyOf returns the index key under which m files the server-side
+// sessions of type T whose [WithIndex] function returns index: for tools
+// and tests that read an [Indexer] directly (handlers use [List] and the
+// functions beside it, which hash index themselves). The empty index gives
+// "", which files under no index key. It returns an error wrapping
+// [ErrNotRegistered] when m has no provider of T, and an error when the
+// provider has no WithIndex.
+func IndexKeyOf[T any](m *Manager, index string) (string, error) {
+	i := m.find(typeOf[T]())
+	if i < 0 {
+		return "", fmt.Errorf("%w: %v", ErrNotRegistered, typeOf[T]())
+	}
+	p := m.providers[i].base()
+	if p.indexer == nil {
+		return "", errNoIndex(p)
+	}
+	return p.indexKey(index), nil
 }

@@ -3,7 +3,6 @@ package sessions
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -20,110 +19,7 @@ type Provider interface {
 	// Name returns the cookie or header name that carries the session.
 	Name() string
 	base() *providerBase
-	newSlot(st *requestState) slotter
-	// newSoleRequest allocates the request state of a Manager whose only
-	// provider this is together with the provider's slot, which the
-	// state's lookup then takes instead of allocating one.
-	newSoleRequest() *responseWriter
-}
-
-type transportKind uint8
-
-const (
-	cookieTransport transportKind = iota
-	headerTransport
-)
-
-// providerBase holds everything about a provider that does not depend on
-// its session type.
-type providerBase struct {
-	name string
-	// bound is the name the transformers bind: the transport and the
-	// name, so that a value made for cookie "Token" is refused by header
-	// session "Token" under the same key.
-	bound        string
-	typ          reflect.Type
-	kind         transportKind
-	cookie       http.Cookie // template; Name set, Value empty
-	cookieHead   string      // a Set-Cookie line's attributes before Max-Age
-	cookieTail   string      // and after it
-	browserOnly  bool        // a browser-session cookie: no Max-Age
-	clearLine    string      // the whole Set-Cookie line that clears the cookie
-	vary         string      // the request header responses depend on
-	storage      Storage
-	cond         ConditionalWriter // storage's, when it has one
-	bytes        *adaptedBytes     // what storage adapts, when it is FromBytes's adapter
-	keyPrefix    string            // what the storage keys of this provider hash first
-	indexer      Indexer           // storage's, when the provider has WithIndex
-	indexPrefix  string            // what the index keys of this provider hash first
-	maxSessions  int               // WithMaxSessions; 0: no cap
-	transformers []Transformer
-	identity     func(*http.Request) string
-	lifetime     int64 // seconds
-	idle         int64 // seconds; 0: no idle timeout
-	commitTO     time.Duration
-	limit        int // the largest value (a cookie: name plus value) accepted or sent
-	// safeText is set when the last transformer is one of this package's,
-	// whose output is base64url: escaping it changes nothing, and its
-	// reverse refuses anything an unescape could make of a value.
-	safeText bool
-	// sealer is the only transformer, when it is MessageAuthentication or
-	// Encrypt: encodeTimes writes its output straight into what is sent.
-	sealer       partsSealer
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-	logger       *slog.Logger
-	err          error // a configuration error, reported by New
-}
-
-type provider[T any] struct {
-	providerBase
-	serializer Serializer[T]
-	// deserializeInto is the serializer's decoding into a T of the
-	// caller's, when it has one (Compact does): the slot's value is
-	// decoded in place.
-	deserializeInto func(string, *T) error
-	indexFn         func(T) string // WithIndex, when indexer is set
-}
-
-func (p *provider[T]) Name() string        { return p.name }
-func (p *provider[T]) base() *providerBase { return &p.providerBase }
-
-// newSlot allocates a slot of p for the request st: with its server-side
-// part in the same allocation when p has a storage.
-func (p *provider[T]) newSlot(st *requestState) slotter {
-	var s *slot[T]
-	if p.storage == nil {
-		s = &slot[T]{p: p}
-	} else {
-		both := &struct {
-			slot   slot[T]
-			server serverSide
-		}{}
-		s = &both.slot
-		s.p, s.server = p, &both.server
-	}
-	s.init(&p.providerBase, st)
-	return s
-}
-
-func (p *provider[T]) newSoleRequest() *responseWriter {
-	if p.storage == nil {
-		both := &struct {
-			responseWriter
-			slot slot[T]
-		}{}
-		both.slot.p = p
-		both.st.spare = &both.slot
-		return &both.responseWriter
-	}
-	all := &struct {
-		responseWriter
-		slot   slot[T]
-		server serverSide
-	}{}
-	all.slot.p, all.slot.server = p, &all.server
-	all.st.spare = &all.slot
-	return &all.responseWriter
+	newSlot(st *exchange) slotter
 }
 
 // Cookie returns a provider for a session of type T carried by the cookie
@@ -173,7 +69,7 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		p.vary = p.name
 	}
 	p.bound = kind.String() + " " + p.name
-	p.keyPrefix = keyPrefix(kind, p.name)
+	p.keyPrefix = storageKeyPrefix(kind, p.name)
 	p.cond, _ = c.storage.(ConditionalWriter)
 	p.bytes = bytesUnder(c.storage)
 	if n := len(p.transformers); n > 0 {
@@ -245,13 +141,6 @@ func newProvider[T any](kind transportKind, name string, opts []Option) *provide
 		p.err = fmt.Errorf("sessions: %s %q: %w", kind, name, p.err)
 	}
 	return p
-}
-
-func (k transportKind) String() string {
-	if k == headerTransport {
-		return "header"
-	}
-	return "cookie"
 }
 
 // reservedHeaders are the names a header session may not use, in canonical
@@ -352,13 +241,6 @@ func protects(ts []Transformer) bool {
 		}
 	}
 	return false
-}
-
-func (p *providerBase) log() *slog.Logger {
-	if p.logger != nil {
-		return p.logger
-	}
-	return slog.Default()
 }
 
 // isToken reports whether s is a non-empty RFC 7230 token, the syntax of

@@ -2,18 +2,20 @@ package sessions
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
 
-// session is the state of one provider's session within a request, apart
-// from its typed value (slot[T] adds that). Its life is a small state
-// machine:
+// sessionState is the state of one provider's session within a request,
+// apart from its typed value (slot[T] adds that). Its life is a small
+// state machine:
 //
 //   - presence says what is known of the session: unloaded until a handler
 //     asks (loading is lazy), then absent or present;
@@ -27,9 +29,9 @@ import (
 // with the request state (a one-session Manager) or with its slot, on
 // every request: it holds only what every session needs, and a pointer to
 // the server-side part, which only a server-side session has.
-type session struct {
+type sessionState struct {
 	p  *providerBase
-	st *requestState
+	st *exchange
 
 	presence presence
 	change   pending
@@ -45,7 +47,7 @@ type session struct {
 
 // keep returns where the session's value lives: the server-side part,
 // when the session has one.
-func (s *session) keep() keeping {
+func (s *sessionState) keep() keeping {
 	if s.server != nil {
 		return s.server
 	}
@@ -59,7 +61,7 @@ func (s *session) keep() keeping {
 // one that only read its session, needs none. WithoutCancel also keeps the
 // request's cancellation out of context.Cause and of the contexts a
 // storage derives.
-func (s *session) storageCtx() context.Context {
+func (s *sessionState) storageCtx() context.Context {
 	dl := &s.server.dl
 	if dl.parent == nil {
 		dl.start(context.WithoutCancel(s.st.req.Context()), s.p.commitTO)
@@ -71,35 +73,19 @@ func (s *session) storageCtx() context.Context {
 type presence uint8
 
 const (
-	unloaded presence = iota // nothing read yet
-	absent                   // no valid session
-	present                  // raw, t (and the typed value) hold the session
+	sessionUnloaded presence = iota // nothing read yet
+	sessionAbsent                   // no valid session
+	sessionPresent                  // raw, t (and the typed value) hold the session
 )
 
 // pending is the change the commit makes.
 type pending uint8
 
 const (
-	unchanged pending = iota // nothing, unless an idle timeout is due
-	refresh                  // move the idle expiry of an unchanged session
-	write                    // store or send the current value
-	forget                   // tell the client to forget the session
-)
-
-// headerEdit is a response header change decided at commit.
-type headerEdit struct {
-	op     headerOp
-	value  string // escaped wire value, with sendValue
-	maxAge int64  // seconds, with sendValue
-	line   string // with sendValue, instead of value and maxAge: the whole Set-Cookie line
-}
-
-type headerOp uint8
-
-const (
-	sendNothing headerOp = iota
-	sendValue
-	sendClear
+	changeNone    pending = iota // nothing, unless an idle timeout is due
+	changeRefresh                // move the idle expiry of an unchanged session
+	changeWrite                  // store or send the current value
+	changeForget                 // tell the client to forget the session
 )
 
 // keeping is the part of a session that depends on where its value lives.
@@ -107,24 +93,24 @@ type keeping interface {
 	// open turns one value the client sent, its transformers reversed,
 	// into the session's serialized value and times. A refused value
 	// gives a reason for the debug log; only a storage failure is an error.
-	open(ctx context.Context, s *session, v string) (opened, string, error)
+	phaseOpen(ctx context.Context, s *sessionState, v string) (opened, string, error)
 	// peek returns the times v claims, without a storage call, to decide
 	// whether an idle timeout is due.
 	peek(v string) (times, bool)
 	// needsID reports whether the session needs a new id before it takes
 	// a value (renewing: before it is renewed); adopt gives it that id.
-	needsID(s *session, renewing bool) bool
-	adopt(s *session, id string, renewing bool)
+	needsID(s *sessionState, renewing bool) bool
+	adopt(s *sessionState, id string, renewing bool)
 	// forget queues what a Clear must undo at commit.
-	forget(s *session)
+	forget(s *sessionState)
 	// prepare builds what a write will send, so that a value over its
 	// bound is refused by Set and Renew, not at commit.
-	prepare(s *session) error
+	prepare(s *sessionState) error
 	// stage performs the commit's storage writes and returns the header
 	// edit; finish then performs its invalidations, and reports whether it
 	// found the session ended, in which case nothing is to be sent for it.
-	stage(s *session) (headerEdit, error)
-	finish(s *session) (ended bool, err error)
+	stage(s *sessionState) (headerEdit, error)
+	finish(s *sessionState) (ended bool, err error)
 }
 
 // opened is a value open accepted.
@@ -144,11 +130,11 @@ type decoder interface {
 
 // init makes s a session of provider p in the request st. The caller has
 // set s.server for a provider with a storage.
-func (s *session) init(p *providerBase, st *requestState) {
+func (s *sessionState) init(p *providerBase, st *exchange) {
 	s.p, s.st = p, st
 }
 
-func (s *session) debug(reason string) {
+func (s *sessionState) debug(reason string) {
 	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelDebug, "sessions: ignoring the session the request carries",
 		slog.String("session", s.p.name), slog.String("reason", reason))
 }
@@ -160,8 +146,8 @@ func (s *session) debug(reason string) {
 // is the request's value stale (cleared in the response). A storage
 // failure is returned and not remembered, so that a later call, perhaps
 // with a longer deadline, tries again.
-func (s *session) load(ctx context.Context, d decoder) error {
-	if s.presence != unloaded {
+func (s *sessionState) load(ctx context.Context, d decoder) error {
+	if s.presence != sessionUnloaded {
 		return nil
 	}
 	s.read = true
@@ -172,12 +158,12 @@ func (s *session) load(ctx context.Context, d decoder) error {
 		if reason == "" {
 			var o opened
 			var err error
-			if o, reason, err = s.keep().open(ctx, s, v); err != nil {
+			if o, reason, err = s.keep().phaseOpen(ctx, s, v); err != nil {
 				return fmt.Errorf("sessions: load %s %q: %w", s.p.kind, s.p.name, err)
 			}
 			if reason == "" {
 				if d.decode(o.data) {
-					s.presence, s.raw, s.t = present, o.data, o.t
+					s.presence, s.raw, s.t = sessionPresent, o.data, o.t
 					if sv := s.server; sv != nil {
 						sv.id, sv.stored = o.id, o.id != ""
 					}
@@ -190,14 +176,14 @@ func (s *session) load(ctx context.Context, d decoder) error {
 		refused = true
 		s.debug(reason)
 	}
-	s.presence = absent
+	s.presence = sessionAbsent
 	s.stale = s.stale || refused
 	return nil
 }
 
 // peek returns the times of the first value the request carries that
 // verifies, without a storage call.
-func (s *session) peek() (times, bool) {
+func (s *sessionState) peek() (times, bool) {
 	s.read = true
 	in := s.p.incoming(&s.st.req)
 	for raw, ok := in.next(); ok; raw, ok = in.next() {
@@ -235,14 +221,14 @@ func (p *providerBase) due(t times, now int64) bool {
 
 // stage runs the idle timeout of an unchanged session, then the keeping's
 // storage work.
-func (s *session) stage(d decoder) (headerEdit, error) {
-	if s.change == unchanged && s.p.idle > 0 && s.presence != absent {
+func (s *sessionState) stage(d decoder) (headerEdit, error) {
+	if s.change == changeNone && s.p.idle > 0 && s.presence != sessionAbsent {
 		s.maybeRefresh(d)
 	}
-	if s.change == unchanged && !s.stale {
+	if s.change == changeNone && !s.stale {
 		return headerEdit{}, nil
 	}
-	if s.p.indexer != nil && (s.change == write || s.change == refresh) {
+	if s.p.indexer != nil && (s.change == changeWrite || s.change == changeRefresh) {
 		// The value is final: what is written is filed under its index key.
 		s.server.index = d.indexKey()
 	}
@@ -252,7 +238,7 @@ func (s *session) stage(d decoder) (headerEdit, error) {
 // finish performs the commit's invalidations, after every provider's
 // writes succeeded. It reports whether the session turned out to have
 // ended, and marks it so.
-func (s *session) finish() (bool, error) {
+func (s *sessionState) finish() (bool, error) {
 	ended, err := s.keep().finish(s)
 	if ended {
 		s.ended = true
@@ -260,9 +246,9 @@ func (s *session) finish() (bool, error) {
 	return ended, err
 }
 
-func (s *session) maybeRefresh(d decoder) {
+func (s *sessionState) maybeRefresh(d decoder) {
 	now := s.st.unix()
-	if s.presence == unloaded {
+	if s.presence == sessionUnloaded {
 		// The times the request claims decide, without a storage call,
 		// whether anything is due; only then is the session read.
 		t, ok := s.peek()
@@ -280,33 +266,33 @@ func (s *session) maybeRefresh(d decoder) {
 			return
 		}
 	}
-	if s.presence == present && s.p.due(s.t, now) {
-		s.change = refresh
+	if s.presence == sessionPresent && s.p.due(s.t, now) {
+		s.change = changeRefresh
 	}
 }
 
-func (s *session) refreshFailed(err error) {
+func (s *sessionState) refreshFailed(err error) {
 	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelWarn, "sessions: moving the idle timeout failed",
 		slog.String("session", s.p.name), slog.Any("error", err))
 }
 
 // valueEdit is the header edit that sends wire for the session's times.
-func (s *session) valueEdit(wire string) headerEdit {
+func (s *sessionState) valueEdit(wire string) headerEdit {
 	return headerEdit{op: sendValue, value: wire, maxAge: s.maxAge()}
 }
 
 // maxAge is how many seconds the session has left, which its cookie lives.
-func (s *session) maxAge() int64 { return s.p.end(s.t) - s.st.unix() }
+func (s *sessionState) maxAge() int64 { return s.p.end(s.t) - s.st.unix() }
 
 // forgetSession ends the session in this request: nothing is sent for it
 // and, server-side, the ids it had are invalidated at commit.
-func (s *session) forgetSession() {
+func (s *sessionState) forgetSession() {
 	s.read = true // what is sent depends on what the request carried
 	s.keep().forget(s)
-	if s.change != unchanged || s.st.carries(s.p) {
-		s.change = forget
+	if s.change != changeNone || s.st.carries(s.p) {
+		s.change = changeForget
 	}
-	s.presence, s.raw, s.t = absent, "", times{}
+	s.presence, s.raw, s.t = sessionAbsent, "", times{}
 	if sv := s.server; sv != nil {
 		sv.id, sv.stored = "", false
 	}
@@ -322,7 +308,7 @@ type clientSide struct {
 	sent string
 }
 
-func (*clientSide) open(_ context.Context, s *session, v string) (opened, string, error) {
+func (*clientSide) phaseOpen(_ context.Context, s *sessionState, v string) (opened, string, error) {
 	t, data, ok := cutTimes(v)
 	if !ok {
 		return opened{}, "malformed timestamp", nil
@@ -338,16 +324,16 @@ func (*clientSide) peek(v string) (times, bool) {
 	return t, ok
 }
 
-func (*clientSide) needsID(*session, bool) bool  { return false }
-func (*clientSide) adopt(*session, string, bool) {}
-func (*clientSide) forget(*session)              {}
-func (c *clientSide) prepare(s *session) error   { return c.encode(s) }
+func (*clientSide) needsID(*sessionState, bool) bool  { return false }
+func (*clientSide) adopt(*sessionState, string, bool) {}
+func (*clientSide) forget(*sessionState)              {}
+func (c *clientSide) prepare(s *sessionState) error   { return c.encode(s) }
 
 // encode builds the wire value of the session's current times and value,
 // and with it, when it can, the line that sends it: the cookie's Max-Age
 // is already known, as the request's clock and the times are fixed until
 // the next encode.
-func (c *clientSide) encode(s *session) error {
+func (c *clientSide) encode(s *sessionState) error {
 	sent, err := s.p.encodeTimes(s.t, s.raw, s.maxAge())
 	if err != nil {
 		return err
@@ -357,18 +343,18 @@ func (c *clientSide) encode(s *session) error {
 }
 
 // edit is the header edit that sends the encoded value.
-func (c *clientSide) edit(s *session) headerEdit {
+func (c *clientSide) edit(s *sessionState) headerEdit {
 	if s.p.sendsLines() {
 		return headerEdit{op: sendValue, line: c.sent}
 	}
 	return s.valueEdit(c.sent)
 }
 
-func (c *clientSide) stage(s *session) (headerEdit, error) {
+func (c *clientSide) stage(s *sessionState) (headerEdit, error) {
 	switch s.change {
-	case write:
+	case changeWrite:
 		return c.edit(s), nil
-	case refresh:
+	case changeRefresh:
 		s.t.touched = s.st.unix()
 		if err := c.encode(s); err != nil {
 			s.refreshFailed(err)
@@ -380,7 +366,7 @@ func (c *clientSide) stage(s *session) (headerEdit, error) {
 	return headerEdit{op: sendClear}, nil
 }
 
-func (*clientSide) finish(*session) (bool, error) { return false, nil }
+func (*clientSide) finish(*sessionState) (bool, error) { return false, nil }
 
 // serverSide keeps the value in the provider's storage under an id; only
 // the id travels (with the session's times as a hint when it has an idle
@@ -453,7 +439,7 @@ func (*serverSide) peek(v string) (times, bool) {
 	return t, ok
 }
 
-func (*serverSide) open(ctx context.Context, s *session, v string) (opened, string, error) {
+func (*serverSide) phaseOpen(ctx context.Context, s *sessionState, v string) (opened, string, error) {
 	id, hint, ok := splitID(v)
 	if !ok {
 		return opened{}, "invalid id", nil
@@ -483,8 +469,8 @@ func (*serverSide) open(ctx context.Context, s *session, v string) (opened, stri
 // was read, or, when nothing was read, every id the request carries
 // (removing an absent id is harmless, and a logout must not depend on
 // which of several same-name cookies is real).
-func (sv *serverSide) forget(s *session) {
-	if s.presence == unloaded {
+func (sv *serverSide) forget(s *sessionState) {
+	if s.presence == sessionUnloaded {
 		in := s.p.incoming(&s.st.req)
 		for raw, ok := in.next(); ok; raw, ok = in.next() {
 			if v, reason := s.p.decodeWire(raw); reason == "" {
@@ -509,24 +495,24 @@ func (sv *serverSide) forget(s *session) {
 // needsID: a server-side session keeps its id across Sets, but only an id
 // the storage knows, so a client-chosen id is never adopted; Renew always
 // makes a new one.
-func (sv *serverSide) needsID(s *session, renewing bool) bool {
-	return renewing || s.presence != present || sv.id == ""
+func (sv *serverSide) needsID(s *sessionState, renewing bool) bool {
+	return renewing || s.presence != sessionPresent || sv.id == ""
 }
 
-func (sv *serverSide) adopt(_ *session, id string, renewing bool) {
+func (sv *serverSide) adopt(_ *sessionState, id string, renewing bool) {
 	if renewing && sv.stored {
 		sv.endsOf().renewedFrom = sv.id
 	}
 	sv.id, sv.stored = id, false
 }
 
-func (sv *serverSide) prepare(s *session) error {
+func (sv *serverSide) prepare(s *sessionState) error {
 	_, err := sv.wire(s)
 	return err
 }
 
 // wire builds what travels for the current id.
-func (sv *serverSide) wire(s *session) (string, error) {
+func (sv *serverSide) wire(s *sessionState) (string, error) {
 	if s.p.idle == 0 {
 		return s.p.encodeWire(sv.id)
 	}
@@ -537,9 +523,9 @@ func (sv *serverSide) wire(s *session) (string, error) {
 	return s.p.encodeWire(string(b[:len(b)-1]))
 }
 
-func (sv *serverSide) stage(s *session) (headerEdit, error) {
+func (sv *serverSide) stage(s *sessionState) (headerEdit, error) {
 	switch s.change {
-	case write:
+	case changeWrite:
 		wire, err := sv.wire(s)
 		if err != nil {
 			return headerEdit{}, err
@@ -553,7 +539,7 @@ func (sv *serverSide) stage(s *session) (headerEdit, error) {
 		}
 		sv.stored = true
 		return s.valueEdit(wire), nil
-	case refresh:
+	case changeRefresh:
 		return sv.refresh(s.storageCtx(), s), nil
 	}
 	// forget, or a stale id
@@ -570,7 +556,7 @@ func (sv *serverSide) stage(s *session) (headerEdit, error) {
 // a concurrent logout, Renew or Invalidate has ended the session, and it
 // must not come back. Without one, the write is an unconditional replace,
 // which can do exactly that.
-func (sv *serverSide) write(ctx context.Context, s *session) error {
+func (sv *serverSide) write(ctx context.Context, s *sessionState) error {
 	key, expires := sv.keyOf(s.p, sv.id), time.Unix(s.p.end(s.t), 0)
 	if a := s.p.bytes; a != nil && s.p.indexer == nil {
 		return sv.writeBytes(ctx, s, a, key, expires)
@@ -579,7 +565,7 @@ func (sv *serverSide) write(ctx context.Context, s *session) error {
 }
 
 // read returns the content of key.
-func (sv *serverSide) read(ctx context.Context, s *session, key string) (string, error) {
+func (sv *serverSide) read(ctx context.Context, s *sessionState, key string) (string, error) {
 	if a := s.p.bytes; a != nil {
 		// FromBytes's Read, without its reader and the function that
 		// would copy from it: the one copy is the string.
@@ -597,7 +583,7 @@ func (sv *serverSide) read(ctx context.Context, s *session, key string) (string,
 // writeBytes is write through FromBytes's adapter, as its Write, Create
 // and Replace would do it, with the content built in a pooled buffer
 // rather than by a function writing to one.
-func (sv *serverSide) writeBytes(ctx context.Context, s *session, a *adaptedBytes, key string, expires time.Time) error {
+func (sv *serverSide) writeBytes(ctx context.Context, s *sessionState, a *adaptedBytes, key string, expires time.Time) error {
 	if err := CheckID(key); err != nil {
 		return err
 	}
@@ -626,7 +612,7 @@ func (sv *serverSide) writeBytes(ctx context.Context, s *session, a *adaptedByte
 }
 
 // writeStream is write through the Storage's streaming methods.
-func (sv *serverSide) writeStream(ctx context.Context, s *session, key string, expires time.Time) error {
+func (sv *serverSide) writeStream(ctx context.Context, s *sessionState, key string, expires time.Time) error {
 	var head [32]byte
 	entry := appendTimes(head[:0], s.t)
 	content := func(w io.Writer) error {
@@ -656,16 +642,16 @@ var errEnded = fmt.Errorf("sessions: replace: %w", ErrSessionEnded)
 
 // endedMeanwhile records that the session ended while the request ran: the
 // change is dropped and the cookie or header cleared.
-func (s *session) endedMeanwhile() {
+func (s *sessionState) endedMeanwhile() {
 	s.ended = true
-	s.presence, s.raw, s.t = absent, "", times{}
+	s.presence, s.raw, s.t = sessionAbsent, "", times{}
 	s.server.id, s.server.stored = "", false
 }
 
 // refresh moves the expiry of an unchanged session. Failures are logged
 // and otherwise ignored: the request did not ask for a session change, so
 // it does not fail for one.
-func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
+func (sv *serverSide) refresh(ctx context.Context, s *sessionState) headerEdit {
 	old := s.t
 	s.t.touched = s.st.unix()
 	wire, err := sv.wire(s)
@@ -696,7 +682,7 @@ func (sv *serverSide) refresh(ctx context.Context, s *session) headerEdit {
 	return s.valueEdit(wire)
 }
 
-func (sv *serverSide) finish(s *session) (bool, error) {
+func (sv *serverSide) finish(s *sessionState) (bool, error) {
 	if sv.ends == nil && !sv.joined {
 		return false, nil // nothing to end: no storage call
 	}
@@ -717,7 +703,7 @@ func (sv *serverSide) finish(s *session) (bool, error) {
 				if err := s.p.storage.Invalidate(ctx, sv.keyOf(s.p, sv.id)); err != nil {
 					return false, err
 				}
-				s.presence, s.raw, s.t = absent, "", times{}
+				s.presence, s.raw, s.t = sessionAbsent, "", times{}
 				sv.id, sv.stored = "", false
 				return true, nil
 			case err != nil:
@@ -744,3 +730,80 @@ func (sv *serverSide) finish(s *session) (bool, error) {
 // endedLongAgo is the expiry that ends an entry through Replace: long past
 // by any clock, and not the zero Time, which means "never".
 var endedLongAgo = time.Unix(1, 0)
+
+// writeIndexed is write for a provider with WithIndex: a new id is created
+// under the value's index key, a stored one is replaced with it (moving it
+// when the key changed), and either way the filing travels with the write.
+// It notes when the session joined an index key, for WithMaxSessions.
+func (sv *serverSide) writeIndexed(ctx context.Context, s *sessionState, key string, expires time.Time, content func(io.Writer) error) error {
+	ix := s.p.indexer
+	if sv.stored {
+		err := ix.ReplaceIndexed(ctx, key, sv.index, expires, content)
+		if errors.Is(err, ErrNotFound) {
+			return errEnded
+		}
+		// A slide keeps the value and so its index key; only a change can
+		// move the session.
+		if err == nil && s.p.maxSessions > 0 && s.change == changeWrite && sv.index != "" && sv.index != sv.fromIndex {
+			sv.joined = true
+		}
+		return err
+	}
+	err := ix.CreateIndexed(ctx, key, sv.index, expires, content)
+	if err == nil && s.p.maxSessions > 0 && sv.index != "" {
+		sv.joined = true
+	}
+	return err
+}
+
+// enforceCap ends the oldest sessions of the index key the session joined
+// beyond WithMaxSessions, itself excepted. It runs in the commit's finish
+// step, after every provider's writes succeeded; failures are logged, not
+// returned: the session itself is written.
+func (sv *serverSide) enforceCap(ctx context.Context, s *sessionState) {
+	type other struct {
+		key     string
+		created int64
+	}
+	own := sv.keyOf(s.p, sv.id)
+	var others []other
+	// The listing is collected first and acted on after: a storage need
+	// not accept calls from inside its own ReadIndex.
+	err := s.p.indexer.ReadIndex(ctx, sv.index, func(key string, _ time.Time, r io.Reader) error {
+		if key == own {
+			return nil
+		}
+		// The creation time leads the entry: "<created>.<lastseen>.".
+		var head [16]byte
+		n, err := io.ReadFull(r, head[:])
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return err
+		}
+		if created, _, ok := cutUnix(string(head[:n])); ok {
+			others = append(others, other{key, created})
+		}
+		return nil
+	})
+	if err != nil {
+		s.capFailed(err)
+		return
+	}
+	excess := len(others) + 1 - s.p.maxSessions
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(others, func(a, b other) int {
+		return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.key, b.key))
+	})
+	for _, o := range others[:excess] {
+		if err := s.p.storage.Invalidate(ctx, o.key); err != nil {
+			s.capFailed(err)
+			return
+		}
+	}
+}
+
+func (s *sessionState) capFailed(err error) {
+	s.p.log().LogAttrs(s.st.req.Context(), slog.LevelError, "sessions: ending the sessions over WithMaxSessions failed; the request's own session is written",
+		slog.String("session", s.p.name), slog.Any("error", err))
+}

@@ -8,12 +8,12 @@ import (
 // slot is one typed session within a request: the session state plus its
 // decoded value.
 type slot[T any] struct {
-	session
+	sessionState
 	p     *provider[T]
 	value T // when present
 }
 
-func (s *slot[T]) core() *session { return &s.session }
+func (s *slot[T]) core() *sessionState { return &s.sessionState }
 
 // decode makes data the slot's value. It runs only while the session is
 // unloaded, when the value is the zero T, as decoding in place needs.
@@ -35,7 +35,7 @@ func (s *slot[T]) current(ctx context.Context) error {
 	if err := s.load(ctx, s); err != nil {
 		return err
 	}
-	if s.presence != present {
+	if s.presence != sessionPresent {
 		return ErrNoSession
 	}
 	return nil
@@ -51,7 +51,7 @@ func (s *slot[T]) serialize(v T) (string, error) {
 
 // newID makes an id with the provider's generator. It is called without
 // the request's lock held: a generator may read other sessions.
-func (p *providerBase) newID(st *requestState) (string, error) {
+func (p *providerBase) newID(st *exchange) (string, error) {
 	if p.identity == nil {
 		return NewID(), nil
 	}
@@ -66,11 +66,11 @@ func (p *providerBase) newID(st *requestState) (string, error) {
 // lock, which a generator that reads other sessions would otherwise
 // deadlock on. The lock is held again on return; a commit that happened
 // meanwhile makes it ErrTooLate.
-func (s *session) newIDUnlocked() (string, error) {
+func (s *sessionState) newIDUnlocked() (string, error) {
 	s.st.mu.Unlock()
 	id, err := s.p.newID(s.st)
 	s.st.mu.Lock()
-	if err == nil && s.st.phase != open {
+	if err == nil && s.st.phase != phaseOpen {
 		err = ErrTooLate
 	}
 	return id, err
@@ -82,37 +82,37 @@ func (s *session) newIDUnlocked() (string, error) {
 // after the id generator ran without the lock.
 func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, error) {
 	var zero T
-	if s.st.phase != open {
+	if s.st.phase != phaseOpen {
 		return zero, ErrTooLate
 	}
 	if err := s.load(ctx, s); err != nil {
 		return zero, err
 	}
-	if ifAbsent && s.presence == present {
+	if ifAbsent && s.presence == sessionPresent {
 		return s.value, nil
 	}
-	if s.keep().needsID(&s.session, false) {
+	if s.keep().needsID(&s.sessionState, false) {
 		id, err := s.newIDUnlocked()
 		if err != nil {
 			return zero, err
 		}
-		if ifAbsent && s.presence == present {
+		if ifAbsent && s.presence == sessionPresent {
 			return s.value, nil // another goroutine set it meanwhile
 		}
-		if s.keep().needsID(&s.session, false) {
-			s.keep().adopt(&s.session, id, false)
+		if s.keep().needsID(&s.sessionState, false) {
+			s.keep().adopt(&s.sessionState, id, false)
 		}
 	}
 	now := s.st.unix()
 	t := times{created: now, touched: now}
-	if s.presence == present {
+	if s.presence == sessionPresent {
 		t.created = s.t.created // activity never extends the lifetime
 	}
 	// Only these fields change before prepare; they are restored by hand
 	// rather than by copying the whole session.
 	prevPresence, prevRaw, prevT := s.presence, s.raw, s.t
-	s.presence, s.raw, s.t = present, raw, t
-	if err := s.keep().prepare(&s.session); err != nil {
+	s.presence, s.raw, s.t = sessionPresent, raw, t
+	if err := s.keep().prepare(&s.sessionState); err != nil {
 		s.presence, s.raw, s.t = prevPresence, prevRaw, prevT
 		return zero, err
 	}
@@ -122,7 +122,7 @@ func (s *slot[T]) set(ctx context.Context, v T, raw string, ifAbsent bool) (T, e
 		// session joins another index key (WithMaxSessions).
 		s.server.fromIndex, s.server.fromKnown = s.indexKey(), true
 	}
-	s.value, s.change = v, write
+	s.value, s.change = v, changeWrite
 	return v, nil
 }
 
@@ -133,12 +133,12 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		return err
 	}
 	var id string
-	if s.keep().needsID(&s.session, true) {
+	if s.keep().needsID(&s.sessionState, true) {
 		var err error
 		if id, err = s.newIDUnlocked(); err != nil {
 			return err
 		}
-		if s.presence != present {
+		if s.presence != sessionPresent {
 			return ErrNoSession // cleared meanwhile
 		}
 	}
@@ -154,8 +154,8 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		}
 	}
 	s.t = times{created: now, touched: now}
-	s.keep().adopt(&s.session, id, true)
-	if err := s.keep().prepare(&s.session); err != nil {
+	s.keep().adopt(&s.sessionState, id, true)
+	if err := s.keep().prepare(&s.sessionState); err != nil {
 		s.t = prevT
 		if sv := s.server; sv != nil {
 			sv.id, sv.stored = prevID, prevStored
@@ -165,6 +165,33 @@ func (s *slot[T]) renew(ctx context.Context) error {
 		}
 		return err
 	}
-	s.change = write
+	s.change = changeWrite
 	return nil
+}
+
+// indexKey returns the index key of the slot's current value.
+func (s *slot[T]) indexKey() string { return s.p.indexKey(s.p.indexFn(s.value)) }
+
+// slotter is one provider's session within a request: a *slot[T].
+type slotter interface {
+	core() *sessionState
+	decoder
+}
+
+// newSlot allocates a slot of p for the request st: with its server-side
+// part in the same allocation when p has a storage.
+func (p *provider[T]) newSlot(st *exchange) slotter {
+	var s *slot[T]
+	if p.storage == nil {
+		s = &slot[T]{p: p}
+	} else {
+		both := &struct {
+			slot   slot[T]
+			server serverSide
+		}{}
+		s = &both.slot
+		s.p, s.server = p, &both.server
+	}
+	s.init(&p.providerBase, st)
+	return s
 }

@@ -191,21 +191,6 @@ func (p *providerBase) checkLen(n int) error {
 	return nil
 }
 
-// partsSealer is implemented by this package's MessageAuthentication and
-// Encrypt: they seal a client-side value's times and the value as if
-// joined, without the join, and leave the base64 to the caller, which
-// writes it straight into the header line.
-type partsSealer interface {
-	// sealTimes returns the bytes whose unpadded base64url is what
-	// TransformWrite returns for the times t followed by value, in a
-	// pooled buffer that the caller returns with tfPutBuffer. The last
-	// room bytes of the buffer are the caller's.
-	sealTimes(name string, t times, value string, room int) (*tfBuffer, []byte)
-	// sealedLen is the length of what sealTimes returns for n bytes of
-	// times and value.
-	sealedLen(n int) int
-}
-
 // sendsLines reports whether encodeTimes returns the whole Set-Cookie
 // line, not the wire value: for a cookie sealed by one of this package's
 // transformers alone.
@@ -285,7 +270,7 @@ func (p *providerBase) decodeWire(raw string) (string, string) {
 // headers, as e says: a cookie with e.maxAge seconds to live, or by the
 // line e carries when encodeTimes built it. A line that is the first of
 // its header takes an element of st's array.
-func (p *providerBase) send(st *requestState, h http.Header, e headerEdit) {
+func (p *providerBase) send(st *exchange, h http.Header, e headerEdit) {
 	if p.kind == headerTransport {
 		h[p.name] = st.line(e.value)
 		return
@@ -308,7 +293,7 @@ func (p *providerBase) send(st *requestState, h http.Header, e headerEdit) {
 }
 
 // addSetCookie appends line to the response's Set-Cookie lines.
-func addSetCookie(st *requestState, h http.Header, line string) {
+func addSetCookie(st *exchange, h http.Header, line string) {
 	if lines := h["Set-Cookie"]; len(lines) > 0 {
 		h["Set-Cookie"] = append(lines, line)
 		return
@@ -319,7 +304,7 @@ func addSetCookie(st *requestState, h http.Header, line string) {
 // sendClear tells the client to forget the session. A cookie is cleared with
 // the same Path, Domain, Secure, SameSite and Partitioned attributes it was
 // set with, or the browser would keep it.
-func (p *providerBase) sendClear(st *requestState, h http.Header) {
+func (p *providerBase) sendClear(st *exchange, h http.Header) {
 	if p.kind == headerTransport {
 		h[p.name] = st.line("")
 		return
@@ -341,7 +326,7 @@ func (p *providerBase) cookieLine(value string, maxAge int) string {
 
 // addVary adds name to the Vary header unless it, or "*", is already there:
 // a response that depends on a session depends on the header carrying it.
-func addVary(st *requestState, h http.Header, name string) {
+func addVary(st *exchange, h http.Header, name string) {
 	lines := h["Vary"]
 	for _, line := range lines {
 		for line != "" {
@@ -366,7 +351,7 @@ func addVary(st *requestState, h http.Header, name string) {
 // said "private" or "no-store", which are as strict or stricter and are
 // kept as they are. Directives that grant shared caches more ("public",
 // "s-maxage") are dropped; the handler's other directives are kept.
-func keepFromSharedCaches(st *requestState, h http.Header) {
+func keepFromSharedCaches(st *exchange, h http.Header) {
 	lines := h["Cache-Control"]
 	if len(lines) == 0 {
 		h["Cache-Control"] = st.line("private")
@@ -397,154 +382,25 @@ func keepFromSharedCaches(st *requestState, h http.Header) {
 	h["Cache-Control"] = []string{strings.Join(append(kept, "private"), ", ")}
 }
 
-// Lifetimes travel as Unix seconds in base 36: a client-side value is
-// "<created>.<touched>.<serialized value>", inside what the transformers
-// sign or encrypt; a server-side entry is "<created>.<lastseen>.<serialized
-// value>";
-// the id of a server-side session with an idle timeout travels as
-// "<id>.<created>.<touched>", a hint of when to move its expiry.
-
-// times are a session's creation and its last recorded activity, in Unix
-// seconds.
-type times struct{ created, touched int64 }
-
-// appendUnix appends t in base 36, as strconv.AppendInt(b, t, 36) does,
-// which a session's times take twice per write. A constant base lets the
-// compiler divide by multiplying; strconv's variable base divides.
-func appendUnix(b []byte, t int64) []byte {
-	if t < 0 {
-		return strconv.AppendInt(b, t, 36) // never a session's time
-	}
-	var digits [13]byte // 36^13 > 2^63
-	i := len(digits)
-	u := uint64(t)
-	for u >= 36 {
-		i--
-		digits[i] = base36[u%36]
-		u /= 36
-	}
-	i--
-	digits[i] = base36[u]
-	return append(b, digits[i:]...)
+// headerEdit is a response header change decided at commit.
+type headerEdit struct {
+	op     headerOp
+	value  string // escaped wire value, with sendValue
+	maxAge int64  // seconds, with sendValue
+	line   string // with sendValue, instead of value and maxAge: the whole Set-Cookie line
 }
 
-const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+type headerOp uint8
 
-func appendTimes(b []byte, t times) []byte {
-	b = appendUnix(b, t.created)
-	b = append(b, '.')
-	b = appendUnix(b, t.touched)
-	return append(b, '.')
+const (
+	sendNothing headerOp = iota
+	sendValue
+	sendClear
+)
+
+// carries reports whether the request carries a value for p.
+func (st *exchange) carries(p *providerBase) bool {
+	in := p.incoming(&st.req)
+	_, ok := in.next()
+	return ok
 }
-
-// timesLen is len(appendTimes(nil, t)).
-func timesLen(t times) int { return unixLen(t.created) + 1 + unixLen(t.touched) + 1 }
-
-// unixLen is the length of t in base 36, as appendUnix writes it.
-func unixLen(t int64) int {
-	n := 1
-	if t < 0 {
-		n++
-	}
-	u := uint64(t)
-	if t < 0 {
-		u = -u
-	}
-	for p := uint64(36); u >= p; p *= 36 {
-		n++
-		if p > (1<<64-1)/36 {
-			break // the next power, 36^13, is past every uint64
-		}
-	}
-	return n
-}
-
-// cutUnix parses the base-36 time before the first '.' of s and returns it
-// and what follows the '.'. Only the canonical spelling of a non-negative
-// number is accepted, so one value has one form.
-func cutUnix(s string) (int64, string, bool) {
-	head, rest, ok := strings.Cut(s, ".")
-	if !ok {
-		return 0, "", false
-	}
-	t, ok := parseUnix(head)
-	return t, rest, ok
-}
-
-// parseUnix parses a canonical non-negative base-36 number: 12 digits reach
-// far past the year 9999, and a leading zero would be a second spelling.
-func parseUnix(s string) (int64, bool) {
-	if s == "" || len(s) > 12 || s[0] == '0' && len(s) > 1 {
-		return 0, false
-	}
-	var t int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'z':
-			d = c - 'a' + 10
-		default:
-			return 0, false
-		}
-		t = t*36 + int64(d)
-	}
-	return t, true
-}
-
-// cutTimes splits a client-side value into its times and serialized value.
-func cutTimes(s string) (times, string, bool) {
-	c, rest, ok := cutUnix(s)
-	if !ok {
-		return times{}, "", false
-	}
-	u, rest, ok := cutUnix(rest)
-	if !ok {
-		return times{}, "", false
-	}
-	return times{c, u}, rest, true
-}
-
-// Entry is the content of a storage entry that the middleware wrote for a
-// server-side session, as [DecodeEntry] splits it.
-type Entry struct {
-	// Value is the serialized session value, for the provider's
-	// [Serializer].
-	Value string
-
-	// Created is when the session was created: its first Set, or its
-	// last [Renew]. The absolute lifetime ([WithLifetime]) runs from it.
-	Created time.Time
-
-	// LastSeen is when a request last wrote the session: a Set, a Renew,
-	// or, with [WithIdleTimeout], a request that moved its idle end. A
-	// burst of requests moves the idle end of a session once, when less
-	// than half of the idle window d remains, so LastSeen lags the last
-	// request by at most about d/2 (and stays put near the end of the
-	// lifetime, where moving the idle end would gain nothing). Without an
-	// idle timeout it is the time of the last write. An indexed session
-	// ([WithIndex]) is rewritten when it slides; without an index, a
-	// storage with [Toucher] only moves the entry's expiry, and LastSeen
-	// stays the time of the last Set or Renew.
-	LastSeen time.Time
-}
-
-// DecodeEntry splits the content of a storage entry that the middleware
-// wrote for a server-side session, "<created>.<lastseen>.<serialized>"
-// with the times in base-36 Unix seconds, for applications that read a
-// [Storage] directly; [List] does this for the sessions of an index key.
-// The value then goes to the provider's [Serializer]. It returns an error
-// for content of any other form. The middleware keeps the creation time
-// with the data so that the absolute lifetime survives writes and renewals
-// of the expiry.
-func DecodeEntry(data string) (Entry, error) {
-	t, rest, ok := cutTimes(data)
-	if !ok {
-		return Entry{}, errBadEntry
-	}
-	return Entry{Value: rest, Created: time.Unix(t.created, 0), LastSeen: time.Unix(t.touched, 0)}, nil
-}
-
-var errBadEntry = errors.New("sessions: not a session entry")

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 )
 
 // requestState is the request lifecycle: the sessions of one request,
 // created by Manager.Handler, found through the request context, and
-// committed once, when the response starts. The per-session state lives in
-// session (session.go); this type only orders the sessions' commits.
+// committed once, when the response starts. What each session sees of the
+// request is its exchange (exchange.go); the per-session state lives in
+// sessionState (session.go); this type only holds the sessions and orders
+// their commits.
 //
 // It is allocated on every request, so it holds nothing it can derive: it
 // is itself the context of the request next sees (the request's own
@@ -22,48 +23,20 @@ type requestState struct {
 	// answers Value(stateKey{}) and leaves the rest to it, so the context
 	// package still finds its cancellation.
 	context.Context
+	exchange
 
-	mu     sync.Mutex // guards phase and every slot
 	m      *Manager
 	w      http.ResponseWriter // the underlying writer
 	slots  []slotter
 	inline [1]slotter // slots of a one-session Manager, the common kind
-	phase  phase
-	nlines uint8 // elements of lines taken
-	now    int64 // Unix seconds, read once per request on first use
-
-	spare slotter // the sole provider's slot, allocated with the state
-
-	// req is the request next sees, the one with the state as its
-	// context: what r.WithContext would allocate, kept in the state's
-	// allocation.
-	req http.Request
-	// lines backs the header values a commit adds to a header that held
-	// none (a session's Set-Cookie or header line, Cache-Control, Vary),
-	// so that the usual commit allocates no []string.
-	lines [3]string
+	spare  slotter    // the sole provider's slot, allocated with the state
 }
 
 // maxInlineEdits is how many sessions a commit stages without allocating
 // its list of header edits.
 const maxInlineEdits = 4
 
-// phase is where the request is in its lifecycle.
-type phase uint8
-
-const (
-	open      phase = iota // the handler may change sessions
-	committed              // the response started; changes are too late
-	failed                 // the commit failed; the error handler answered
-)
-
 type stateKey struct{}
-
-// slotter is one provider's session within a request: a *slot[T].
-type slotter interface {
-	core() *session
-	decoder
-}
 
 func stateFrom(ctx context.Context) *requestState {
 	st, _ := ctx.Value(stateKey{}).(*requestState)
@@ -80,15 +53,6 @@ func (st *requestState) Value(key any) any {
 
 // parent returns the state of an outer Manager, if any.
 func (st *requestState) parent() *requestState { return stateFrom(st.Context) }
-
-// unix returns the request's clock in Unix seconds. One reading serves the
-// whole request, so that every lifetime decision in it agrees.
-func (st *requestState) unix() int64 {
-	if st.now == 0 {
-		st.now = st.m.now().Unix()
-	}
-	return st.now
-}
 
 // lookup returns the slot of session type T, creating it on first use,
 // with the mutex of its request state held: the caller unlocks it.
@@ -116,10 +80,10 @@ func lookup[T any](ctx context.Context) (*slot[T], error) {
 func (st *requestState) newSlot(i int) slotter {
 	if s := st.spare; s != nil {
 		st.spare = nil
-		s.core().init(st.m.providers[i].base(), st)
+		s.core().init(st.m.providers[i].base(), &st.exchange)
 		return s
 	}
-	return st.m.providers[i].newSlot(st)
+	return st.m.providers[i].newSlot(&st.exchange)
 }
 
 // commit writes every changed session and sets the response headers. It
@@ -127,20 +91,20 @@ func (st *requestState) newSlot(i int) slotter {
 // response may go on; when it may not, the error handler has answered.
 func (st *requestState) commit() bool {
 	st.mu.Lock()
-	if st.phase != open {
+	if st.phase != phaseOpen {
 		st.mu.Unlock()
-		return st.phase != failed
+		return st.phase != phaseFailed
 	}
-	st.phase = committed
+	st.phase = phaseCommitted
 	p, err := st.commitLocked()
 	if err != nil {
-		st.phase = failed
+		st.phase = phaseFailed
 	}
-	var ended *session
+	var ended *sessionState
 	if err == nil {
 		ended = st.firstEnded()
 		if ended != nil && ended.p.errorHandler != nil {
-			st.phase = failed // the error handler answers
+			st.phase = phaseFailed // the error handler answers
 		}
 	}
 	st.mu.Unlock()
@@ -157,7 +121,7 @@ func (st *requestState) commit() bool {
 }
 
 // firstEnded returns the first session the commit found ended meanwhile.
-func (st *requestState) firstEnded() *session {
+func (st *requestState) firstEnded() *sessionState {
 	for _, sl := range st.slots {
 		if sl != nil && sl.core().ended {
 			return sl.core()
@@ -171,7 +135,7 @@ func (st *requestState) firstEnded() *session {
 // default the response goes on (with the cookie or header cleared) and the
 // event is logged at info level. A provider's own error handler receives
 // an error wrapping ErrSessionEnded and answers the request instead.
-func (st *requestState) reportEnded(s *session) bool {
+func (st *requestState) reportEnded(s *sessionState) bool {
 	p := s.p
 	err := fmt.Errorf("sessions: commit %s %q: %w", p.kind, p.name, ErrSessionEnded)
 	if p.errorHandler != nil {
@@ -249,49 +213,26 @@ func (st *requestState) commitLocked() (*providerBase, error) {
 		fresh := len(h) == 0
 		switch e.op {
 		case sendValue:
-			s.p.send(st, h, e)
+			s.p.send(&st.exchange, h, e)
 		case sendClear:
-			s.p.sendClear(st, h)
+			s.p.sendClear(&st.exchange, h)
 		}
 		if e.op != sendNothing {
 			if fresh {
 				h["Cache-Control"] = st.line("private")
 			} else {
-				keepFromSharedCaches(st, h)
+				keepFromSharedCaches(&st.exchange, h)
 			}
 		}
 		if e.op != sendNothing || s.read {
 			if fresh {
 				h["Vary"] = st.line(s.p.vary)
 			} else {
-				addVary(st, h, s.p.vary)
+				addVary(&st.exchange, h, s.p.vary)
 			}
 		}
 	}
 	return nil, nil
-}
-
-// line returns the header value []string{v}, backed by the state's
-// array while it has room: a commit usually adds three lines (the
-// session's, Cache-Control and Vary). Each value has its own element of
-// the array, of this request only, and its capacity is its length, so
-// that whoever appends to one gets a copy and cannot write into a
-// neighbour; only the commit assigns the array's elements, each once.
-func (st *requestState) line(v string) []string {
-	i := int(st.nlines)
-	if i == len(st.lines) {
-		return []string{v}
-	}
-	st.nlines++
-	st.lines[i] = v
-	return st.lines[i : i+1 : i+1]
-}
-
-// carries reports whether the request carries a value for p.
-func (st *requestState) carries(p *providerBase) bool {
-	in := p.incoming(&st.req)
-	_, ok := in.next()
-	return ok
 }
 
 // errorResponseDrops are the headers the default error handler removes
