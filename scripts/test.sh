@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every module's checks: gofmt; the Go version floor; no stale replace
-# directive; for each module that go.work lists go mod tidy -diff, go vet,
-# staticcheck and go test -race;
+# directive; the files of every package in layers (scripts/filelayers); for
+# each module that go.work lists go mod tidy -diff, go vet, staticcheck and
+# go test -race;
 # a short run of every fuzz target; and the release test (scripts/proxytest.sh).
 # This is the README's test command and what .ci/run calls.
 #
@@ -93,6 +94,17 @@ replaces() {
 	return "$bad"
 }
 step "replace directives" replaces
+
+# The files of every package stand in layers: no file uses, directly or
+# through others, a name declared in a file that uses it back
+# (scripts/filelayers, which tests itself first).
+layers() {
+	local dirs
+	dirs=$(for mod in $modules; do (cd "$mod" && go list -f '{{.Dir}}' ./...) || return 1; done | sed "s#^$PWD/##")
+	GOWORK=off go test -count=1 scripts/filelayers/main.go scripts/filelayers/main_test.go &&
+		GOWORK=off go run scripts/filelayers/main.go $dirs
+}
+step "file layers" layers
 
 staticcheck_bin=$(mktemp -d)
 trap 'rm -rf "$staticcheck_bin"' EXIT
