@@ -165,30 +165,3 @@ func checkIndex(index string) error {
 	}
 	return nil
 }
-
-// withCapabilities returns s as a Store that also implements exactly the
-// optional interfaces of its delegate, each through a forwarder that keeps
-// the cache coherent, and io.Closer (the cache's own Close).
-func (s *store) withCapabilities() Store {
-	d := sessions.CapabilitiesOf(s.delegate)
-	c := sessions.Capabilities{Closer: s}
-	if d.Toucher != nil {
-		c.Toucher = touchForwarder{s, d.Toucher}
-	}
-	if d.Lister != nil {
-		c.Lister = listForwarder{s, d.Lister}
-	}
-	if d.Sweeper != nil {
-		c.Sweeper = sweepForwarder{s, d.Sweeper}
-	}
-	if d.ConditionalWriter != nil {
-		c.ConditionalWriter = conditionalForwarder{s, d.ConditionalWriter}
-	}
-	if d.ExpiryReader != nil {
-		c.ExpiryReader = expiryForwarder{s}
-	}
-	if d.Indexer != nil {
-		c.Indexer = indexForwarder{s, d.Indexer}
-	}
-	return sessions.Compose(s, c).(Store)
-}

@@ -6,59 +6,10 @@ import (
 	"hash/maphash"
 	"io"
 	"iter"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
-
-// Errors that need no detail are the sentinels themselves: a prefix would
-// only stack ("sessionkit/memory: sessions: not found") and tell nothing
-// the caller does not know, since it called this Store.
-var (
-	errNotFound = sessions.ErrNotFound
-	errClosed   = sessions.ErrClosed
-)
-
-// Store is an in-process session storage. Create it with New; the zero
-// Store is not usable.
-//
-// A Store implements [sessions.Storage], [sessions.Toucher],
-// [sessions.ConditionalWriter], [sessions.ExpiryReader], [sessions.Indexer],
-// [sessions.Lister], [sessions.Sweeper] and [io.Closer]. It is safe for
-// concurrent use by multiple goroutines: ids are spread over independently
-// locked shards, so readers never wait for each other and writers only wait
-// for operations on ids of the same shard (and, for a write that files an
-// entry under an index key, for a moment on that key's index shard).
-//
-// Values are copied on the way in and on the way out: nothing a caller does
-// with its buffers after a call returns can change what the Store holds.
-type Store struct {
-	// The fields Read uses are written only by New and Close. The counters
-	// that every bounded Write updates sit on a cache line of their own, so
-	// that Read does not suffer false sharing.
-	seed   maphash.Seed
-	opts   options
-	closed atomic.Bool
-	stop   context.CancelFunc // called by Close to stop the sweeper; nil without one
-	done   chan struct{}      // closed by the sweeper when it has stopped
-	once   sync.Once          // guards Close
-
-	_ [64]byte
-
-	// entries and bytes track the totals across shards, only when a bound
-	// is set.
-	entries atomic.Int64
-	bytes   atomic.Int64
-
-	_ [64]byte
-
-	shards [shardCount]shard
-	// index holds the filing sets of sessions.Indexer; see index.go for
-	// how its locks go with the shards'.
-	index [shardCount]indexShard
-}
 
 // New returns an empty Store configured by opts.
 //
@@ -85,55 +36,6 @@ func New(opts ...Option) *Store {
 		go s.sweepLoop(ctx, o.sweepInterval)
 	}
 	return s
-}
-
-func (s *Store) shardIndex(id string) int {
-	return int(maphash.String(s.seed, id) & (shardCount - 1))
-}
-
-func (s *Store) shard(id string) *shard { return &s.shards[s.shardIndex(id)] }
-
-func (s *Store) now() int64 { return s.opts.now().UnixNano() }
-
-func (s *Store) bounded() bool { return s.opts.maxEntries > 0 || s.opts.maxBytes > 0 }
-
-// The range of instants that Unix nanoseconds in an int64 can hold (years
-// 1678 to 2262).
-var (
-	minNanos = time.Unix(0, 1)
-	maxNanos = time.Unix(0, never)
-)
-
-// expiresNanos converts an expiry to the stored form: 0 for the zero Time
-// (never), otherwise Unix nanoseconds clamped to [1, never], so that no real
-// instant reads as "never" and a far-future expiry cannot overflow into the
-// past.
-func expiresNanos(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return 0
-	case t.Before(minNanos):
-		return 1
-	case t.After(maxNanos):
-		return never
-	}
-	return t.UnixNano()
-}
-
-// checkCall runs the checks every id-taking method starts with, in the
-// order the contract asks for: the id before anything else, then the state
-// of the Store and of ctx.
-func (s *Store) checkCall(ctx context.Context, op, id string) error {
-	if err := sessions.CheckID(id); err != nil {
-		return err // it says all there is: no prefix to stack on it
-	}
-	if s.closed.Load() {
-		return errClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessionkit/memory: %s: %w", op, err)
-	}
-	return nil
 }
 
 // Write implements [sessions.Storage]. What is particular to this Store:
@@ -258,20 +160,6 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 	return nil
 }
 
-// removeLocked removes id from sh, which the caller has locked for writing.
-func (s *Store) removeLocked(sh *shard, id string) {
-	e := sh.m[id]
-	if e == nil {
-		return
-	}
-	s.unfileLocked(e)
-	dBytes := sh.remove(e)
-	if s.bounded() {
-		s.entries.Add(-1)
-		s.bytes.Add(dBytes)
-	}
-}
-
 // Touch implements [sessions.Toucher]: it moves the expiry under the
 // shard's lock, without copying the content.
 func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
@@ -341,115 +229,6 @@ func (s *Store) List(ctx context.Context) iter.Seq2[string, error] {
 	}
 }
 
-// DeleteExpired removes every entry whose expiry has passed and returns how
-// many it removed; live entries are kept. The background sweeper (see
-// [WithSweepInterval]) calls it periodically; calling it by hand is useful
-// when the sweeper is disabled.
-//
-// It removes at most 128 entries per hold of a shard's lock and, after each
-// such batch, rests three times as long as the batch took, so that a sweep
-// of many expired entries takes at most a quarter of a core and the
-// requests around it keep their latency; a sweep lasts about four times
-// its own work.
-//
-// It checks ctx between batches and, when ctx is done, returns the number
-// removed so far with an error wrapping ctx.Err(). After Close it returns
-// the number removed so far and an error wrapping [sessions.ErrClosed].
-func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	now := s.now()
-	n := 0
-	for i := range s.shards {
-		if err := ctx.Err(); err != nil {
-			return n, fmt.Errorf("sessionkit/memory: delete expired: %w", err)
-		}
-		sh := &s.shards[i]
-		for more := true; more; {
-			if s.closed.Load() {
-				return n, errClosed
-			}
-			t0 := time.Now()
-			var removed int
-			removed, more = s.sweepSome(sh, now)
-			n += removed
-			if removed == 0 {
-				break
-			}
-			busy := time.Since(t0)
-			if sweptBatch != nil {
-				busy = sweptBatch(sh, busy)
-			}
-			if err := rest(ctx, sweepRestFactor*busy); err != nil {
-				return n, fmt.Errorf("sessionkit/memory: delete expired: %w", err)
-			}
-		}
-	}
-	return n, nil
-}
-
-// sweepBatch bounds the entries one hold of a shard's lock removes. A sweep
-// of many expired entries then delays a request of that shard by one
-// batch, not by the whole shard: at a million sessions with half of them
-// expired, one hold removed 7,812 entries in about 10 ms, and requests'
-// p99 during the sweep rose from 13 µs to 10 ms (sessionbench scale).
-const sweepBatch = 128
-
-// sweepRestFactor is how many times a batch's length a sweep rests after
-// it. Without the rests a sweep is a goroutine that runs without pause
-// for as long as Go's scheduler lets it (up to a 10 ms time slice) while
-// the requests queued on its processor wait: over 100,000 sessions,
-// requests' p99 during a sweep was 3.1 times what it was before it
-// (sessionbench scale).
-const sweepRestFactor = 3
-
-// rest waits for d, or until ctx is done, and returns ctx.Err() then.
-func rest(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// sweepSome removes up to sweepBatch entries of sh that expired by now, and
-// reports whether more may be left.
-func (s *Store) sweepSome(sh *shard, now int64) (int, bool) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for i := range sweepBatch {
-		if len(sh.heap) == 0 || sh.heap[0].liveAt(now) {
-			return i, false
-		}
-		s.removeLocked(sh, sh.heap[0].id)
-	}
-	return sweepBatch, true
-}
-
-// sweptBatch, when set by a test, runs after each batch of a sweep, with
-// no lock held, and returns the batch's length the rest is based on (busy
-// as measured, or a stand-in).
-var sweptBatch func(sh *shard, busy time.Duration) time.Duration
-
-// sweepLoop runs DeleteExpired every interval until ctx, which Close
-// cancels, is done; that also ends a sweep under way at its next batch.
-func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// Its only errors are Close's and the cancellation that
-			// comes with it.
-			_, _ = s.DeleteExpired(ctx)
-		}
-	}
-}
-
 // Close stops the background sweeper, waiting for it to finish, and drops
 // every entry. After Close every method returns an error wrapping
 // [sessions.ErrClosed], including Close itself; calls that run concurrently
@@ -486,69 +265,4 @@ func (s *Store) Close() error {
 		return errClosed
 	}
 	return nil
-}
-
-// evict removes entries until the Store is within its bounds again. It is
-// called after a Write has stored keep in shard home; keep is never
-// removed, because a Write that returned nil must be readable.
-//
-// The rule: the entry with the earliest expiry in the whole Store goes
-// first (so expired entries go before live ones, and never-expiring entries
-// go last); ties within a shard go to the least recently written. Shards
-// publish their earliest expiry in an atomic so the choice needs no global
-// lock. The home shard is looked at under its lock instead, because its
-// published minimum may be keep itself. Under concurrent writes a shard's
-// minimum can change between the look and the eviction, so the order is
-// then approximate, and two Writes racing may each evict an entry when one
-// would have been enough.
-func (s *Store) evict(home int, keep *entry) {
-	var skip uint64 // shards found to have nothing to give
-	for s.overBound() {
-		best, bestKey := -1, int64(0)
-		for i := range shardCount {
-			j := (home + i) & (shardCount - 1)
-			if skip&(1<<j) != 0 {
-				continue
-			}
-			var k int64
-			if j == home {
-				sh := &s.shards[j]
-				sh.mu.RLock()
-				v := sh.victim(keep)
-				if v != nil {
-					k = v.key()
-				}
-				sh.mu.RUnlock()
-				if v == nil {
-					skip |= 1 << j
-					continue
-				}
-			} else {
-				k = s.shards[j].minKey.Load()
-			}
-			if best < 0 || k < bestKey {
-				best, bestKey = j, k
-			}
-		}
-		if best < 0 {
-			return
-		}
-		sh := &s.shards[best]
-		sh.mu.Lock()
-		if s.closed.Load() {
-			sh.mu.Unlock()
-			return
-		}
-		if v := sh.victim(keep); v != nil {
-			s.removeLocked(sh, v.id)
-		} else {
-			skip |= 1 << best
-		}
-		sh.mu.Unlock()
-	}
-}
-
-func (s *Store) overBound() bool {
-	return s.opts.maxEntries > 0 && s.entries.Load() > s.opts.maxEntries ||
-		s.opts.maxBytes > 0 && s.bytes.Load() > s.opts.maxBytes
 }

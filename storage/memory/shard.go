@@ -168,3 +168,19 @@ func (sh *shard) victim(keep *entry) *entry {
 		return h[2]
 	}
 }
+
+// indexShard holds the filing sets of the index keys that hash to it,
+// padded so that neighbouring shards' locks never share a cache line.
+type indexShard struct {
+	indexState
+	_ [128 - unsafe.Sizeof(indexState{})%128]byte
+}
+
+type indexState struct {
+	mu sync.Mutex
+	// m maps an index key to the ids filed under it. The ids are the
+	// entries' own id strings, so a filing costs a map slot, not a copy;
+	// a set is deleted when its last id leaves, so index keys with no
+	// entry cost nothing.
+	m map[string]map[string]struct{}
+}
