@@ -1,7 +1,6 @@
 package directory
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,44 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
-
-// Store is a [sessions.Storage] that keeps one file per session under a root
-// folder. It implements [sessions.Toucher], [sessions.ConditionalWriter],
-// [sessions.ExpiryReader], [sessions.Indexer], [sessions.Lister],
-// [sessions.Sweeper] and [io.Closer].
-//
-// A Store is safe for concurrent use by multiple goroutines, and several
-// Stores, in one process or in several, may share one root: the guarantees
-// come from the atomicity of renaming a file over another and from a lock
-// file per fan-out folder (see the package documentation), none from locks
-// held in memory. Concurrent Writes to one id end with exactly one of the
-// written values, and a Read sees the whole old or the whole new content.
-type Store struct {
-	root   string // absolute and clean
-	prefix string // root with a trailing separator
-	opts   options
-
-	closed atomic.Bool
-	// processLocks makes lockFolder use processLock even where flock(2)
-	// is available, so that tests exercise the fallback everywhere.
-	processLocks bool
-	// stopSweeper cancels the background sweeper; sweeperDone is closed when
-	// its goroutine has returned. Both exist from New on (nil when the
-	// sweeper is disabled), so Close never races the goroutine's start.
-	stopSweeper context.CancelFunc
-	sweeperDone chan struct{}
-	// sweepBusy, when set by a test, replaces the length of a sweep's
-	// chunk that its rest is based on.
-	sweepBusy func(time.Duration) time.Duration
-}
 
 var (
 	_ sessions.Storage = (*Store)(nil)
@@ -127,53 +93,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// begin checks what every call checks before it touches the disk: that the
-// Store is open and ctx is not done.
-func (s *Store) begin(ctx context.Context, op string) error {
-	if s.closed.Load() {
-		return sessions.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessionkit/directory: %s: %w", op, err)
-	}
-	return nil
-}
-
-// entry is where an id lives on disk.
-type entry struct {
-	dir  string // the fan-out folder
-	path string // the file
-	name string // the file's name, which spells the id: redact it in errors
-}
-
-// locate returns the entry of id, which has passed [sessions.CheckID].
-func (s *Store) locate(id string) (entry, error) {
-	p := joinRel(s.prefix, id)
-	rel := p[len(s.prefix):]
-	// rel is two names made of [0-9a-v] by construction, so p cannot leave
-	// root. It is checked anyway, because a slip in the encoding would be a
-	// path traversal: p must be clean (no ".", "..", or doubled separator),
-	// start with root, and continue with a local path (IsLocal also refuses
-	// Windows device names such as NUL) of exactly two elements. None of
-	// this allocates.
-	if filepath.Clean(p) != p || !strings.HasPrefix(p, s.prefix) || !filepath.IsLocal(rel) || separators(rel) != 1 {
-		return entry{}, errors.New("sessionkit/directory: internal error: entry path is not two levels under root")
-	}
-	name := rel[len("ab")+1:] // past the folder and the separator
-	return entry{dir: p[:len(p)-len(name)-1], path: p, name: name}, nil
-}
-
-// separators counts the path separators in p.
-func separators(p string) int {
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if os.IsPathSeparator(p[i]) {
-			n++
-		}
-	}
-	return n
-}
-
 // Write implements [sessions.Storage]. What is particular to this Store:
 // the content goes to a temporary file in the entry's folder, which is then
 // renamed over the entry, so a concurrent Read, in this process or another,
@@ -204,69 +123,6 @@ func (s *Store) Read(ctx context.Context, id string, read func(io.Reader) error)
 		return err
 	}
 	return readLive(e, func(r io.Reader, _ time.Time) error { return read(r) })
-}
-
-// readLive calls read with the content and the expiry (the zero Time:
-// never) of the entry e, from one open file, if it is live; it is Read and
-// ReadWithExpiry after their checks, with their errors.
-func readLive(e entry, read func(r io.Reader, expires time.Time) error) error {
-	found, err := openEntry(e, func(err error) error { return osError("read", err, e.name) },
-		func(br *bufio.Reader, r *entryReader, h []byte, nanos int64, state headerState) error {
-			if state != headerOK {
-				return errReadBadHeader
-			}
-			if expired(nanos, time.Now()) {
-				return errReadNotFound
-			}
-			if err := skipIndexKey(br, h, e.name); err != nil {
-				return err
-			}
-			var t time.Time
-			if nanos != 0 {
-				t = time.Unix(0, nanos)
-			}
-			return read(r, t)
-		})
-	if !found && err == nil {
-		return errReadNotFound
-	}
-	return err
-}
-
-// openEntry opens the file of e, reads and checks its header, and calls fn
-// with the buffered reader just past the header, a reader of the content
-// that stops working when fn returns (even on a panic, before the pooled
-// buffer serves another call), the header, its expiry and its state. It
-// reports false, with no error, when the file does not exist. Errors of
-// the file system are passed through wrap; fn's are returned as they are.
-func openEntry(e entry, wrap func(error) error, fn func(br *bufio.Reader, r *entryReader, h []byte, nanos int64, state headerState) error) (bool, error) {
-	f, err := os.Open(e.path)
-	if err != nil {
-		if absent(err) {
-			return false, nil
-		}
-		return false, wrap(err)
-	}
-	defer f.Close()
-
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(f)
-	r := &entryReader{r: br, name: e.name}
-	defer func() {
-		r.r = nil
-		br.Reset(nil)
-		readerPool.Put(br)
-	}()
-	var h [headerSize]byte
-	n, err := io.ReadFull(br, h[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return true, wrap(err)
-	}
-	nanos, state, err := checkHeader(f, h[:n])
-	if err != nil {
-		return true, wrap(err)
-	}
-	return true, fn(br, r, h[:], nanos, state)
 }
 
 // Touch implements [sessions.Toucher] by rewriting the expiry in the entry's
@@ -372,121 +228,4 @@ func (s *Store) Invalidate(ctx context.Context, id string) error {
 		}
 	}
 	return nil
-}
-
-// checkHeader parses h, the first bytes (up to headerSize) read from f. A
-// header torn by a concurrent Touch is read again from f a few times; a
-// Touch is a single small write, so a later read sees it whole.
-func checkHeader(f *os.File, h []byte) (int64, headerState, error) {
-	nanos, state := parseHeader(h)
-	for i := 0; state == headerTorn && i < 10; i++ {
-		runtime.Gosched()
-		var again [headerSize]byte
-		n, err := f.ReadAt(again[:], 0)
-		if err != nil && err != io.EOF {
-			return 0, 0, err
-		}
-		nanos, state = parseHeader(again[:n])
-	}
-	return nanos, state, nil
-}
-
-// mkdir creates the fan-out folder dir, and root if an operator removed it.
-// A folder that another Store created meanwhile is fine.
-func (s *Store) mkdir(dir string) error {
-	err := os.Mkdir(dir, s.opts.dirMode)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := mkdirAll(s.root, s.opts.dirMode); err != nil {
-			return err
-		}
-		err = os.Mkdir(dir, s.opts.dirMode)
-	}
-	switch {
-	case err == nil:
-		// Mkdir's mode went through the umask; the option promises the
-		// exact bits.
-		return os.Chmod(dir, s.opts.dirMode)
-	case errors.Is(err, fs.ErrExist):
-		return nil
-	}
-	return err
-}
-
-// mkdirAll creates dir and its missing parents and gives dir exactly mode.
-func mkdirAll(dir string, mode fs.FileMode) error {
-	if err := os.MkdirAll(dir, mode); err != nil {
-		return err
-	}
-	return os.Chmod(dir, mode)
-}
-
-// syncDir flushes the folder dir, so that a rename or removal in it
-// survives an operating system crash.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		// Windows cannot open a folder for flushing, and NTFS journals the
-		// rename itself.
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// The buffers are pooled: a Write or Read costs a few system calls, and a
-// fresh 4 KiB buffer for each would be most of its allocation.
-var (
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-)
-
-// entryWriter is the writer a write function gets. It hides the buffer and
-// the file behind it (a type assertion cannot reach them) and stops working
-// when the write function returns, so a writer kept too long cannot write
-// into another session's pooled buffer.
-type entryWriter struct{ w *bufio.Writer }
-
-func (w *entryWriter) Write(p []byte) (int, error) {
-	if w.w == nil {
-		return 0, errStaleWriter
-	}
-	n, err := w.w.Write(p)
-	if err != nil {
-		err = fmt.Errorf("sessionkit/directory: write: %w", err)
-	}
-	return n, err
-}
-
-func (w *entryWriter) WriteString(p string) (int, error) {
-	if w.w == nil {
-		return 0, errStaleWriter
-	}
-	n, err := w.w.WriteString(p)
-	if err != nil {
-		err = fmt.Errorf("sessionkit/directory: write: %w", err)
-	}
-	return n, err
-}
-
-// entryReader is the reader a read function gets; see entryWriter.
-type entryReader struct {
-	r    *bufio.Reader
-	name string // the entry's file name, to redact from errors
-}
-
-func (r *entryReader) Read(p []byte) (int, error) {
-	if r.r == nil {
-		return 0, errStaleReader
-	}
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = osError("read", err, r.name)
-	}
-	return n, err
 }

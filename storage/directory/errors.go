@@ -64,3 +64,8 @@ var (
 	// errStaleReader is the same for the reader passed to a read function.
 	errStaleReader = errors.New("sessionkit/directory: read: reader used after the read function returned")
 )
+
+var (
+	errCreateExists    = sessions.ErrExists // the sentinels themselves: a prefix would only stack
+	errReplaceNotFound = sessions.ErrNotFound
+)

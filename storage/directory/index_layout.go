@@ -1,9 +1,7 @@
 package directory
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,8 +22,8 @@ import (
 //	                            of an id filed under this index key
 //
 // An entry filed under an index key records the key in its own file
-// (header version 2, below), written with its content and renamed into
-// place with it. The marker is only a hint of where to look: ReadIndex
+// (header version 2, see header.go), written with its content and renamed
+// into place with it. The marker is only a hint of where to look: ReadIndex
 // lists the markers of one index key and yields an entry only if it is
 // live and records that key. A marker whose entry is absent or records
 // another key (or none) is stale, and is removed by ReadIndex or the
@@ -49,83 +47,7 @@ const (
 	// fan-out folder name (two hex digits), so the walks over entries never
 	// enter it.
 	indexFolder = "index"
-
-	// headerVersionIndexed is the version of an entry that records an
-	// index key: byte 5 of the header holds the key's length (1 to
-	// sessions.MaxIDLength), and the key's bytes follow the header, before
-	// the content. Entries filed under no index key keep version 1, the
-	// format of entries written before the index existed.
-	headerVersionIndexed = 2
-
-	// keyLenOffset is the header byte that holds the index key's length.
-	keyLenOffset = 5
 )
-
-// knownVersion reports whether a header of this version, with this key
-// length byte, is one this package writes.
-func knownVersion(version, keyLen byte) bool {
-	switch version {
-	case headerVersion:
-		return true
-	case headerVersionIndexed:
-		return 1 <= keyLen && int(keyLen) <= sessions.MaxIDLength
-	}
-	return false
-}
-
-// keyLenOf returns the length of the index key that follows the header h,
-// which parseHeader accepted: 0 for an entry filed under none.
-func keyLenOf(h []byte) int {
-	if h[4] == headerVersionIndexed {
-		return int(h[keyLenOffset])
-	}
-	return 0
-}
-
-// putIndexedHeader fills h with the header of an entry expiring at nanos
-// and filed under index, which is not empty; the key's bytes go right after
-// it.
-func putIndexedHeader(h *[headerSize]byte, nanos int64, index string) {
-	putHeader(h, nanos)
-	h[4] = headerVersionIndexed
-	h[keyLenOffset] = byte(len(index))
-}
-
-// readIndexKey reads the index key that follows the header h from r, which
-// is positioned right after the header. It returns "" for an entry filed
-// under none, and io.ErrUnexpectedEOF when the file ends inside the key
-// (debris of an operating system crash).
-func readIndexKey(r io.Reader, h []byte) (string, error) {
-	n := keyLenOf(h)
-	if n == 0 {
-		return "", nil
-	}
-	var b [sessions.MaxIDLength]byte
-	if _, err := io.ReadFull(r, b[:n]); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return "", err
-	}
-	return string(b[:n]), nil
-}
-
-// skipIndexKey moves br past the index key that follows the header h, so
-// that what remains is the content. A file that ends inside the key reads
-// as an unreadable header.
-func skipIndexKey(br *bufio.Reader, h []byte, name string) error {
-	n := keyLenOf(h)
-	if n == 0 {
-		return nil
-	}
-	if _, err := br.Discard(n); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return errReadBadHeader
-		}
-		return osError("read", err, name)
-	}
-	return nil
-}
 
 // keyFolder is where the markers of one index key live.
 type keyFolder struct {

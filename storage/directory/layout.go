@@ -2,12 +2,8 @@ package directory
 
 import (
 	"encoding/base32"
-	"encoding/binary"
-	"hash/crc32"
-	"math"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/sessionkit/sessionkit/sessions"
 )
@@ -109,87 +105,4 @@ func idOf(folder, name string) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// Entry header, 24 bytes, before the content:
-//
-//	0  4  magic "SKSE"
-//	4  1  format version: 1, or 2 for an entry that records an index key
-//	5  1  zero, or in version 2 the length of the index key (1..128), whose
-//	      bytes follow the header (see index_layout.go)
-//	6  2  zero
-//	8  8  expiry, Unix nanoseconds, big endian; 0 means never
-//	16 4  CRC-32 (IEEE) of bytes 8..16
-//	20 4  zero
-//
-// Touch rewrites bytes 8..20 in place with one positioned write. The CRC lets
-// a reader that raced such a write detect a torn expiry and read it again,
-// which makes the in-place rewrite atomic to readers.
-const (
-	headerSize    = 24
-	headerVersion = 1
-	expiryOffset  = 8
-	expiryLen     = 12 // expiry and its CRC, rewritten together by Touch
-)
-
-var headerMagic = [4]byte{'S', 'K', 'S', 'E'}
-
-// expiryNanos encodes expires for the header. The zero Time is 0 (never).
-// Times at or before the Unix epoch become 1, which is just as expired.
-// Times past the int64 range (year 2262) are clamped to its end.
-func expiryNanos(expires time.Time) int64 {
-	switch {
-	case expires.IsZero():
-		return 0
-	case !expires.After(time.Unix(0, 0)):
-		return 1
-	case expires.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return expires.UnixNano()
-}
-
-// putExpiry writes the expiry and its CRC into b, which is at least
-// expiryLen long.
-func putExpiry(b []byte, nanos int64) {
-	binary.BigEndian.PutUint64(b[0:8], uint64(nanos))
-	binary.BigEndian.PutUint32(b[8:12], crc32.ChecksumIEEE(b[0:8]))
-}
-
-// putHeader fills h with the header of an entry expiring at nanos.
-func putHeader(h *[headerSize]byte, nanos int64) {
-	*h = [headerSize]byte{}
-	copy(h[0:4], headerMagic[:])
-	h[4] = headerVersion
-	putExpiry(h[expiryOffset:expiryOffset+expiryLen], nanos)
-}
-
-// headerState classifies a header.
-type headerState int
-
-const (
-	headerOK      headerState = iota
-	headerTorn                // the expiry's CRC does not match: retry or give up
-	headerShort               // fewer than headerSize bytes: debris of a crash
-	headerForeign             // wrong magic or an unknown version
-)
-
-// parseHeader returns the expiry stored in h and whether h is usable.
-func parseHeader(h []byte) (int64, headerState) {
-	if len(h) < headerSize {
-		return 0, headerShort
-	}
-	if [4]byte(h[0:4]) != headerMagic || !knownVersion(h[4], h[keyLenOffset]) {
-		return 0, headerForeign
-	}
-	e := h[expiryOffset : expiryOffset+expiryLen]
-	if crc32.ChecksumIEEE(e[0:8]) != binary.BigEndian.Uint32(e[8:12]) {
-		return 0, headerTorn
-	}
-	return int64(binary.BigEndian.Uint64(e[0:8])), headerOK
-}
-
-// expired reports whether an entry with expiry nanos is expired at now.
-func expired(nanos int64, now time.Time) bool {
-	return nanos != 0 && now.UnixNano() >= nanos
 }

@@ -283,21 +283,6 @@ func removeStaleTemp(dir string, de fs.DirEntry) error {
 	return nil
 }
 
-// peekHeader returns the expiry in the header of the entry at path.
-func peekHeader(path string) (int64, headerState, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	var h [headerSize]byte
-	n, err := f.ReadAt(h[:], 0)
-	if err != nil && err != io.EOF {
-		return 0, 0, err
-	}
-	return checkHeader(f, h[:n])
-}
-
 // walk calls visit with every regular file in every fan-out folder under
 // the root, until visit returns false or an error. Anything else under the
 // root (files, other folders, symbolic links, which are never followed) is
