@@ -21,27 +21,6 @@ var (
 
 var errExists = sessions.ErrExists // the sentinel itself: a prefix would only stack
 
-// conditionalSQL are the statements of Create, Replace and ReadWithExpiry.
-type conditionalSQL struct {
-	create, replace, live, readExpiry string
-}
-
-func conditionalStatements(t string) conditionalSQL {
-	return conditionalSQL{
-		// The row is inserted, or an expired one it conflicts with is
-		// overwritten; a live one is left alone and no row is affected.
-		// $4 is the index key, NULL for none: Create and CreateIndexed
-		// share the statement, and the filing is part of the row.
-		create: `INSERT INTO ` + t + ` AS cur (id, data, expires_at, index_key) VALUES ($1, $2, $3, $4) ` +
-			`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, index_key = EXCLUDED.index_key ` +
-			`WHERE cur.expires_at IS NOT NULL AND cur.expires_at <= now()`,
-		// As for create, $4 is the index key or NULL.
-		replace:    `UPDATE ` + t + ` SET data = $2, expires_at = $3, index_key = $4 WHERE id = $1 AND ` + live,
-		live:       `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE id = $1 AND ` + live + `)`,
-		readExpiry: `SELECT data, expires_at FROM ` + t + ` WHERE id = $1 AND ` + live,
-	}
-}
-
 // Create stores what write produces as the content of id only if id has no
 // live row, with one statement: INSERT ... ON CONFLICT (id) DO UPDATE ...
 // WHERE the existing row has expired by the database's clock. When id is
