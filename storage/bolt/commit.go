@@ -1,10 +1,8 @@
 package bolt
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -36,44 +34,9 @@ import (
 // Each op's result is computed afresh on every attempt and only delivered
 // once the commit it took part in is known.
 
-type opKind uint8
-
-const (
-	opPut opKind = iota
-	opDelete
-	opTouch
-	opCreate  // put only if absent or expired; see conditional.go
-	opReplace // put only if live
-)
-
-type op struct {
-	ctx   context.Context
-	kind  opKind
-	key   []byte
-	value []byte // opPut, opCreate, opReplace: the encoded entry, which names its index key if filed (index.go)
-	nanos int64  // opTouch: the new expiry header
-	drop  bool   // opTouch, opCreate, opReplace: the new expiry has passed, delete instead of putting
-
-	result error      // set by the leader, valid once sent on done
-	done   chan error // buffered; receives errLead or the final result
-}
-
 // errLead tells a queued caller that it is now the leader. It never
 // reaches a user.
 var errLead = errors.New("sessionkit/bolt: internal: take the lead")
-
-var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
-
-func getOp(ctx context.Context, kind opKind, key []byte) *op {
-	o := opPool.Get().(*op)
-	o.ctx, o.kind, o.key = ctx, kind, key
-	return o
-}
-
-func putOp(o *op) {
-	*o = op{done: o.done}
-	opPool.Put(o)
-}
 
 // commit applies o, together with whatever other ops are queued, and
 // returns o's result. The caller holds s.mu for reading, so the database
@@ -192,4 +155,28 @@ func apply(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
 		return nil, b.Put(o.key, nv)
 	}
 	return fmt.Errorf("sessionkit/bolt: internal: unknown op %d", o.kind), nil
+}
+
+// applyConditional performs an opCreate or opReplace in the write
+// transaction of b; see apply.
+func applyConditional(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
+	live := false
+	if v := b.Get(o.key); v != nil {
+		nanos, _, err := decode(v)
+		if err != nil {
+			return errCorrupt, nil
+		}
+		live = !expired(nanos, now)
+	}
+	switch {
+	case o.kind == opCreate && live:
+		return errExists, nil
+	case o.kind == opReplace && !live:
+		return errNotFound, nil
+	case o.drop:
+		// The new expiry has passed: nothing readable may be stored, and
+		// whatever was there (expired, or the live entry Replace ends) goes.
+		return nil, deleteEntry(b, o.key)
+	}
+	return nil, putEntry(b, o.key, o.value)
 }

@@ -11,8 +11,6 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-var errExists = fmt.Errorf("sessionkit/bolt: %w", sessions.ErrExists)
-
 // Interface checks.
 var (
 	_ sessions.ConditionalWriter = (*Store)(nil)
@@ -73,30 +71,6 @@ func (s *Store) writeIf(ctx context.Context, kind opKind, id, index string, expi
 	return s.commit(o)
 }
 
-// applyConditional performs an opCreate or opReplace in the write
-// transaction of b; see apply.
-func applyConditional(b *bbolt.Bucket, o *op, now int64) (result, failure error) {
-	live := false
-	if v := b.Get(o.key); v != nil {
-		nanos, _, err := decode(v)
-		if err != nil {
-			return errCorrupt, nil
-		}
-		live = !expired(nanos, now)
-	}
-	switch {
-	case o.kind == opCreate && live:
-		return errExists, nil
-	case o.kind == opReplace && !live:
-		return errNotFound, nil
-	case o.drop:
-		// The new expiry has passed: nothing readable may be stored, and
-		// whatever was there (expired, or the live entry Replace ends) goes.
-		return nil, deleteEntry(b, o.key)
-	}
-	return nil, putEntry(b, o.key, o.value)
-}
-
 // ReadWithExpiry is Read that also passes read the expiry of the entry (the
 // zero Time: never), with the nanosecond precision of the entry's header,
 // read in the same transaction as the content. Its errors are Read's,
@@ -144,52 +118,4 @@ func (s *Store) ReadWithExpiry(ctx context.Context, id string, read func(r io.Re
 		t = time.Unix(0, nanos)
 	}
 	return read(bytes.NewReader(buf.Bytes()), t)
-}
-
-// writeEntry writes the header placeholder, the index key if any, and
-// then what write produces into buf. write gets a writer that is detached
-// when it returns, so a write func that keeps its writer gets
-// sessions.ErrWriterDone instead of writing into a pooled buffer that
-// another call owns by then.
-func writeEntry(buf *bytes.Buffer, index string, write func(io.Writer) error) error {
-	var header [headerSize]byte
-	if index != "" {
-		header[0] = byte(indexFlag >> 56)
-	}
-	buf.Write(header[:])
-	if index != "" {
-		appendIndexPrefix(buf, index)
-	}
-	w := &detachedWriter{buf: buf}
-	err := write(w)
-	w.buf = nil
-	return err
-}
-
-// detachedWriter passes writes to buf until it is detached.
-type detachedWriter struct{ buf *bytes.Buffer }
-
-func (w *detachedWriter) Write(p []byte) (int, error) {
-	if w.buf == nil {
-		return 0, sessions.ErrWriterDone
-	}
-	return w.buf.Write(p)
-}
-
-// WriteString implements io.StringWriter, so encoders that produce strings
-// need no conversion.
-func (w *detachedWriter) WriteString(s string) (int, error) {
-	if w.buf == nil {
-		return 0, sessions.ErrWriterDone
-	}
-	return w.buf.WriteString(s)
-}
-
-// ReadFrom implements io.ReaderFrom, so io.Copy reads straight into the
-// buffer.
-func (w *detachedWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.buf == nil {
-		return 0, sessions.ErrWriterDone
-	}
-	return w.buf.ReadFrom(r)
 }

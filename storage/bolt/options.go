@@ -1,9 +1,13 @@
 package bolt
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 // Defaults of the options.
@@ -137,4 +141,27 @@ func WithSweepErrorHandler(handle func(error)) Option {
 		}
 		o.onSweepError = handle
 	}
+}
+
+func buildOptions(opts []Option) options {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+func (o options) validate() error {
+	if o.bucket == "" {
+		return errors.New("sessionkit/bolt: empty bucket name")
+	}
+	if len(o.bucket) > bbolt.MaxKeySize {
+		return fmt.Errorf("sessionkit/bolt: bucket name longer than %d bytes", bbolt.MaxKeySize)
+	}
+	if o.sweepBatch < 1 {
+		return fmt.Errorf("sessionkit/bolt: WithSweepBatch: size %d is less than 1", o.sweepBatch)
+	}
+	return nil
 }
