@@ -155,11 +155,3 @@ func waitClusterOK(ctx context.Context, addr string) error {
 		}
 	}
 }
-
-// tail returns at most the last n bytes of s.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}

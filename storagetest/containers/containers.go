@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -283,7 +282,3 @@ func imageFrom(env, def string) string {
 	}
 	return def
 }
-
-// errStopped is wrapped by probe errors when the container exited before
-// its server became ready.
-var errStopped = errors.New("container is not running")

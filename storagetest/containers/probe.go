@@ -18,6 +18,10 @@ import (
 // probeInterval is the pause between readiness attempts.
 const probeInterval = 50 * time.Millisecond
 
+// errStopped is wrapped by probe errors when the container exited before
+// its server became ready.
+var errStopped = errors.New("container is not running")
+
 // probeStrategy is a wait.Strategy that is satisfied once probe succeeds
 // against the server's address as seen from the host. It checks the path a
 // client uses: a log line can be stale (logs survive a restart, and the
@@ -91,6 +95,14 @@ func logTail(ctx context.Context, target wait.StrategyTarget) string {
 		return "(unavailable: " + err.Error() + ")"
 	}
 	return strings.TrimSpace(tail(string(b), max))
+}
+
+// tail returns at most the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }
 
 func (s *probeStrategy) target(ctx context.Context, target wait.StrategyTarget) (string, error) {
