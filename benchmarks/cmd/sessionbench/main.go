@@ -47,13 +47,6 @@ import (
 	"github.com/sessionkit/sessionkit/benchmarks/internal/servers"
 )
 
-// quiet is a testcontainers logger that drops everything: without -v, the
-// banner testcontainers prints once per process would interleave with the
-// progress lines.
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
-
 type config struct {
 	backends, workloads, sizes, concurrency string
 	duration, warmup                        time.Duration
@@ -253,15 +246,6 @@ func run(args []string, stderr io.Writer) int {
 	return status
 }
 
-func isSkipped(skipped []bench.Skipped, name string) bool {
-	for _, s := range skipped {
-		if s.Subject == name {
-			return true
-		}
-	}
-	return false
-}
-
 // write writes results.md, results.json and one SVG per workload into
 // out, and the README block when readme is set. results.md keeps the
 // section of the latest scale run, from scale.json, when there is one.
@@ -325,19 +309,6 @@ func write(rep *bench.Report, out, readme string) error {
 }
 
 func chartName(wl bench.Workload) string { return strings.ToLower(wl.Name) + ".svg" }
-
-// commandLine reconstructs the command as a user types it from the
-// repository root.
-func commandLine(args []string) string {
-	parts := []string{"go run ./benchmarks/cmd/sessionbench"}
-	for _, a := range args {
-		if strings.ContainsAny(a, " \t'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
-}
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

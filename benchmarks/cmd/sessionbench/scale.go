@@ -20,14 +20,6 @@ import (
 	"github.com/sessionkit/sessionkit/benchmarks/internal/servers"
 )
 
-// The files the two modes write into -out. results.md shows both: each
-// mode reads the other's JSON, when it is there, to write it.
-const (
-	resultsJSON = "results.json"
-	scaleJSON   = "scale.json"
-	resultsMD   = "results.md"
-)
-
 type scaleConfig struct {
 	backends, counts, tmp, out, note string
 	short, verbose, fromJSON         bool
@@ -249,19 +241,6 @@ func writeScale(rep *bench.ScaleReport, out string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(out, resultsMD), md.Bytes(), 0o644)
-}
-
-// readJSON reads a file that sessionbench wrote.
-func readJSON[T any](path string) (*T, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
 }
 
 func joinCounts(counts []int) string {

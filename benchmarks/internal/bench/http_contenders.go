@@ -364,11 +364,6 @@ func redisContenders(ctx context.Context, env Env) ([]*httpContender, error) {
 	return out, err
 }
 
-// FloorLibrary is the Library of the contender that does a scenario's
-// store round trips with the bare driver and no session library: what no
-// library can avoid.
-const FloorLibrary = "floor: go-redis GET + SET"
-
 // redisFloorContender makes the floor of the Redis scenario: a handler
 // that takes the id from the cookie, GETs the value and SETs it back with
 // an expiry, with go-redis and nothing else.

@@ -3,58 +3,10 @@ package bench
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"time"
 )
-
-// Result is the measurement of one subject on one cell, or the reason it
-// has none.
-type Result struct {
-	Subject string
-	Kind    string
-	Role    Role
-	Cell    Cell
-	Measurement
-	// Err is the failure of the cell, "" when it succeeded. A failed cell
-	// has a zero Measurement and is shown as failed, never dropped.
-	Err string `json:",omitempty"`
-}
-
-// Failed reports whether the cell failed.
-func (r Result) Failed() bool { return r.Err != "" }
-
-// Skipped is a subject that did not run at all, with the reason.
-type Skipped struct {
-	Subject string
-	Kind    string
-	Reason  string
-}
-
-// SubjectInfo describes a subject in a Report.
-type SubjectInfo struct {
-	Name  string
-	Kind  string
-	Role  Role
-	Note  string
-	Needs Server
-}
-
-// Info returns the description of s for a Report.
-func (s Subject) Info() SubjectInfo {
-	return SubjectInfo{Name: s.Name, Kind: s.Kind, Role: s.Role, Note: s.Note, Needs: s.Needs}
-}
-
-// Machine describes the hardware and software a run measured.
-type Machine struct {
-	CPUs       int    // logical CPUs the operating system offers (nproc)
-	GOMAXPROCS int    // the Go scheduler's processors during the run
-	CPUModel   string // "model name" of /proc/cpuinfo, "" when unknown
-	MemoryMiB  int64  // MemTotal of /proc/meminfo, 0 when unknown
-	GoVersion  string
-	OS, Arch   string
-}
 
 // Report is everything a run produced: what ran, where, and the numbers.
 type Report struct {
@@ -82,64 +34,6 @@ type Report struct {
 	// file of its own, since the two modes run separately.
 	Scale *ScaleReport `json:"-"`
 }
-
-// BaselineKey identifies the baselines of a cell on a store kind.
-type BaselineKey struct {
-	Kind string
-	Cell Cell
-}
-
-// Baselines are the throughputs a result is compared with: the raw driver
-// of its kind on the same cell, and the fastest peer of its kind on the
-// same cell. A zero throughput means there is none (no such subject, or it
-// failed or was skipped).
-type Baselines struct {
-	Raw      float64
-	BestPeer float64
-	PeerName string
-}
-
-// ComputeBaselines returns the baselines of every (kind, cell) in results.
-// Failed results are ignored.
-func ComputeBaselines(results []Result) map[BaselineKey]Baselines {
-	out := make(map[BaselineKey]Baselines)
-	for _, r := range results {
-		if r.Failed() || r.OpsPerSec <= 0 {
-			continue
-		}
-		k := BaselineKey{Kind: r.Kind, Cell: r.Cell}
-		b := out[k]
-		switch r.Role {
-		case Raw:
-			b.Raw = max(b.Raw, r.OpsPerSec)
-		case Peer:
-			if r.OpsPerSec > b.BestPeer {
-				b.BestPeer, b.PeerName = r.OpsPerSec, r.Subject
-			}
-		}
-		out[k] = b
-	}
-	return out
-}
-
-// Ratio returns ops divided by base: how many times the throughput of
-// base ops is, above 1 faster. It reports false when either is missing (not
-// positive, or not a number), so that a missing baseline never shows as
-// infinitely fast or as zero.
-func Ratio(ops, base float64) (float64, bool) {
-	if !(ops > 0) || !(base > 0) || math.IsInf(ops, 0) || math.IsInf(base, 0) {
-		return 0, false
-	}
-	return ops / base, true
-}
-
-// VsRaw returns r's throughput divided by the raw driver's (see Ratio):
-// false when there is no raw driver's.
-func (b Baselines) VsRaw(r Result) (float64, bool) { return Ratio(r.OpsPerSec, b.Raw) }
-
-// VsPeer returns r's throughput divided by the fastest peer's (see
-// Ratio): false when no peer has one.
-func (b Baselines) VsPeer(r Result) (float64, bool) { return Ratio(r.OpsPerSec, b.BestPeer) }
 
 // find returns the result of subject on cell.
 func (rep *Report) find(subject string, cell Cell) (Result, bool) {
@@ -306,109 +200,6 @@ func (rep *Report) writeSubjects(p *mdWriter) {
 		p.f("| %s | %s | %s | %s |\n", s.Name, s.Kind, s.Role, mdEscape(s.Note))
 	}
 	p.f("\n")
-}
-
-// mdWriter writes formatted text and keeps the first error.
-type mdWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (p *mdWriter) f(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
-	}
-}
-
-func (p *mdWriter) Write(b []byte) (int, error) {
-	if p.err != nil {
-		return 0, p.err
-	}
-	n, err := p.w.Write(b)
-	p.err = err
-	return n, err
-}
-
-// mdEscape makes s safe inside a Markdown table cell.
-func mdEscape(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(s, "|", `\|`)
-}
-
-func joinNames[T any](xs []T, name func(T) string) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = name(x)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// FormatRate formats a number of operations per second with three
-// significant digits and an SI suffix: "987", "12.3k", "4.56M".
-func FormatRate(v float64) string {
-	switch {
-	case !(v >= 0) || math.IsInf(v, 0):
-		return "—"
-	case v >= 999.5e6:
-		return sig3(v/1e9) + "G"
-	case v >= 999.5e3:
-		return sig3(v/1e6) + "M"
-	case v >= 999.5:
-		return sig3(v/1e3) + "k"
-	}
-	return sig3(v)
-}
-
-// FormatDuration formats d with three significant digits in the largest
-// unit that keeps it at least 1: "850ns", "12.3µs", "4.56ms", "1.20s".
-func FormatDuration(d time.Duration) string {
-	v := float64(d)
-	switch {
-	case d <= 0:
-		return "0"
-	case v >= 999.5e6:
-		return sig3(v/1e9) + "s"
-	case v >= 999.5e3:
-		return sig3(v/1e6) + "ms"
-	case v >= 999.5:
-		return sig3(v/1e3) + "µs"
-	}
-	return sig3(v) + "ns"
-}
-
-// sig3 formats v (at least 0, below 999.5) with three significant digits.
-func sig3(v float64) string {
-	switch {
-	case v >= 99.95:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 9.995:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-func formatRatio(r float64, ok bool) string {
-	if !ok {
-		return "—"
-	}
-	if r >= 9.995 {
-		return fmt.Sprintf("%.0f×", r)
-	}
-	return fmt.Sprintf("%.2f×", r)
-}
-
-func formatAllocs(a float64) string {
-	if a >= 9.95 {
-		return fmt.Sprintf("%.0f", a)
-	}
-	return fmt.Sprintf("%.1f", a)
-}
-
-func formatMiB(mib int64) string {
-	if mib <= 0 {
-		return "unknown"
-	}
-	return fmt.Sprintf("%.1f GiB", float64(mib)/1024)
 }
 
 // The markers between which WriteReadme replaces a README's results.
